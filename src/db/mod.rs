@@ -1,0 +1,533 @@
+//! Connections, quoting and the rendering of server errors.
+//!
+//! Everything that turns a name into SQL goes through [`quote_ident`] /
+//! [`quote_fqname`]; values are always bind parameters. Connection strings
+//! pass through [`mask_connstr`] before they reach a log line, an error or the
+//! screen.
+
+use std::fmt;
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// An error talking to PostgreSQL, with what we were doing and where.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("bad connection string {connstr}: {message}")]
+    BadConnstr { connstr: String, message: String },
+    #[error("cannot connect to {connstr}: {}", describe(.source))]
+    Connect {
+        connstr: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("{context}: {}", describe(.source))]
+    Query {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+impl DbError {
+    /// Wrap a driver error with what we were doing.
+    pub fn query(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+        DbError::Query {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The SQLSTATE, when the server reported one.
+    pub fn code(&self) -> Option<&SqlState> {
+        match self {
+            DbError::Connect { source, .. } | DbError::Query { source, .. } => source.code(),
+            DbError::BadConnstr { .. } => None,
+        }
+    }
+
+    /// The server's primary message, when the server reported one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            DbError::Connect { source, .. } | DbError::Query { source, .. } => {
+                source.as_db_error().map(|d| d.message())
+            }
+            DbError::BadConnstr { .. } => None,
+        }
+    }
+}
+
+/// Render a driver error the way an operator needs it: the server's
+/// severity, message, SQLSTATE, detail and hint, or the I/O cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        if let Some(d) = db.detail() {
+            s.push_str(&format!("; DETAIL: {d}"));
+        }
+        if let Some(h) = db.hint() {
+            s.push_str(&format!("; HINT: {h}"));
+        }
+        if let Some(w) = db.where_() {
+            // PL/pgSQL context lines tell which function raised it.
+            let first = w.lines().next().unwrap_or(w);
+            s.push_str(&format!("; CONTEXT: {first}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+/// A connection string that is safe to show: it prints with the password
+/// masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnStr(String);
+
+impl ConnStr {
+    pub fn new(s: impl Into<String>) -> Self {
+        ConnStr(s.into())
+    }
+    /// The real string, with the password. Only for handing to the driver
+    /// or to a file that is readable by its owner only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn masked(&self) -> String {
+        mask_connstr(&self.0)
+    }
+}
+
+impl fmt::Display for ConnStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for ConnStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnStr({:?})", self.masked())
+    }
+}
+
+/// Connect with a libpq-style connection string (key=value or URI). The
+/// connection task runs on the current tokio runtime; errors name the
+/// (masked) target.
+pub async fn connect(connstr: &str) -> Result<Client, DbError> {
+    let config: Config =
+        connstr
+            .parse()
+            .map_err(|e: tokio_postgres::Error| DbError::BadConnstr {
+                connstr: mask_connstr(connstr),
+                message: e.to_string(),
+            })?;
+    connect_config(&config, connstr).await
+}
+
+/// Connect with a parsed config; `label` is shown (masked) in errors.
+pub async fn connect_config(config: &Config, label: &str) -> Result<Client, DbError> {
+    let mut config = config.clone();
+    if config.get_application_name().is_none() {
+        config.application_name("skydeck");
+    }
+    let (client, conn) = config.connect(NoTls).await.map_err(|e| DbError::Connect {
+        connstr: mask_connstr(label),
+        source: e,
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("connection closed: {}", describe(&e));
+        }
+    });
+    Ok(client)
+}
+
+/// Build a connection string from the libpq environment variables
+/// (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGAPPNAME, PGSSLMODE),
+/// for commands run without `--db`.
+pub fn connstr_from_env() -> Option<String> {
+    let vars = [
+        ("PGHOST", "host"),
+        ("PGHOSTADDR", "hostaddr"),
+        ("PGPORT", "port"),
+        ("PGUSER", "user"),
+        ("PGDATABASE", "dbname"),
+        ("PGPASSWORD", "password"),
+        ("PGAPPNAME", "application_name"),
+        ("PGSSLMODE", "sslmode"),
+        ("PGCONNECT_TIMEOUT", "connect_timeout"),
+    ];
+    let parts: Vec<String> = vars
+        .iter()
+        .filter_map(|(env, key)| {
+            std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{key}={}", crate::cluster::quote_conn_value(&v)))
+        })
+        .collect();
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join(" "))
+    }
+}
+
+/// Mask the password in a connection string, key=value or URI form.
+pub fn mask_connstr(s: &str) -> String {
+    let t = s.trim_start();
+    if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+        return mask_uri(s);
+    }
+    mask_keyvalue(s)
+}
+
+fn mask_uri(s: &str) -> String {
+    let (scheme_end, rest_start) = match s.find("://") {
+        Some(i) => (i, i + 3),
+        None => return s.to_string(),
+    };
+    let _ = scheme_end;
+    let rest = &s[rest_start..];
+    // userinfo ends at the last '@' before the path/query.
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = String::from(&s[..rest_start]);
+    if let Some(at) = authority.rfind('@') {
+        let userinfo = &authority[..at];
+        match userinfo.find(':') {
+            Some(colon) => {
+                out.push_str(&userinfo[..colon]);
+                out.push_str(":***");
+            }
+            None => out.push_str(userinfo),
+        }
+        out.push_str(&authority[at..]);
+    } else {
+        out.push_str(authority);
+    }
+    let tail = &rest[authority_end..];
+    // Query parameters: password=...
+    match tail.find('?') {
+        Some(q) => {
+            out.push_str(&tail[..=q]);
+            let params: Vec<String> = tail[q + 1..]
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(tail),
+    }
+    out
+}
+
+fn mask_keyvalue(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        // copy whitespace
+        if chars[i].is_whitespace() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // key
+        let kstart = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[kstart..i].iter().collect();
+        out.push_str(&key);
+        // spaces around '='
+        while i < chars.len() && chars[i].is_whitespace() {
+            out.push(chars[i]);
+            i += 1;
+        }
+        if i >= chars.len() || chars[i] != '=' {
+            continue;
+        }
+        out.push('=');
+        i += 1;
+        while i < chars.len() && chars[i].is_whitespace() {
+            out.push(chars[i]);
+            i += 1;
+        }
+        // value
+        let vstart = i;
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i = i.min(chars.len());
+        }
+        if key.eq_ignore_ascii_case("password") {
+            out.push_str("***");
+        } else {
+            out.extend(&chars[vstart..i]);
+        }
+    }
+    out
+}
+
+/// PostgreSQL keywords that cannot be used as bare identifiers (reserved and
+/// type/function-name keywords of PostgreSQL 15).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// Quote an identifier the way PostgreSQL's `quote_ident` does: bare when it
+/// is a lower-case simple name and not a reserved word, else double-quoted
+/// with embedded quotes doubled.
+pub fn quote_ident(name: &str) -> String {
+    let simple = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&name);
+    if simple {
+        return name.to_string();
+    }
+    let mut s = String::with_capacity(name.len() + 2);
+    s.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            s.push('"');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
+/// Quote `schema.name` as `pgq.quote_fqname` does: split at the first dot,
+/// schema `public` when there is none, each part quoted.
+pub fn quote_fqname(name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, rel)) => format!("{}.{}", quote_ident(schema), quote_ident(rel)),
+        None => format!("public.{}", quote_ident(name)),
+    }
+}
+
+/// A SQL string literal, as PostgreSQL's `quote_literal`: `E'...'` when the
+/// value holds a backslash.
+pub fn quote_literal(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 3);
+    if value.contains('\\') {
+        s.push('E');
+    }
+    s.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => s.push_str("''"),
+            '\\' => s.push_str("\\\\"),
+            _ => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idents() {
+        assert_eq!(quote_ident("abc_1"), "abc_1");
+        assert_eq!(quote_ident("Abc"), "\"Abc\"");
+        assert_eq!(quote_ident("a b"), "\"a b\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("1abc"), "\"1abc\"");
+        assert_eq!(quote_ident(""), "\"\"");
+        assert_eq!(quote_ident("ünï"), "\"ünï\"");
+        assert_eq!(quote_fqname("s.t"), "s.t");
+        assert_eq!(quote_fqname("t"), "public.t");
+        assert_eq!(quote_fqname("My.Tbl.x"), "\"My\".\"Tbl.x\"");
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(quote_literal("a'b"), "'a''b'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+    }
+
+    #[test]
+    fn masking_keyvalue() {
+        assert_eq!(
+            mask_connstr("host=h password=secret dbname=x"),
+            "host=h password=*** dbname=x"
+        );
+        assert_eq!(
+            mask_connstr("password = 'se cr\\'et' user=u"),
+            "password = *** user=u"
+        );
+        assert_eq!(mask_connstr("PASSWORD=x"), "PASSWORD=***");
+        assert_eq!(mask_connstr("host=h"), "host=h");
+        let m = mask_connstr("host=h password='a b c' port=1");
+        assert_eq!(m, "host=h password=*** port=1");
+    }
+
+    #[test]
+    fn masking_uri() {
+        assert_eq!(
+            mask_connstr("postgresql://bob:s3cret@db.example:5432/app?sslmode=require"),
+            "postgresql://bob:***@db.example:5432/app?sslmode=require"
+        );
+        assert_eq!(
+            mask_connstr("postgres://db/app?user=u&password=pw"),
+            "postgres://db/app?user=u&password=***"
+        );
+        assert_eq!(
+            mask_connstr("postgres://bob@db/app"),
+            "postgres://bob@db/app"
+        );
+        // '@' inside the password still masks everything before the host.
+        assert_eq!(
+            mask_connstr("postgresql://bob:p@ss@db/app"),
+            "postgresql://bob:***@db/app"
+        );
+    }
+
+    #[test]
+    fn connstr_display_masks() {
+        let c = ConnStr::new("host=h password=pw");
+        assert_eq!(c.to_string(), "host=h password=***");
+        assert_eq!(format!("{c:?}"), "ConnStr(\"host=h password=***\")");
+        assert_eq!(c.expose(), "host=h password=pw");
+    }
+}

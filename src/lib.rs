@@ -1,0 +1,11 @@
+//! skydeck: Skytools 3 (PgQ, cascaded queues, Londiste, pgqd, walmgr,
+//! qadmin) rebuilt in Rust. This crate is the engine and the `skydeck`
+//! binary; see ARCHITECTURE.md for the parts and how data flows.
+
+pub mod bench;
+pub mod cli;
+pub mod cluster;
+pub mod db;
+pub mod fmt;
+pub mod install;
+pub mod pgq;

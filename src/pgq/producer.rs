@@ -1,0 +1,152 @@
+//! Producing events: one at a time through `pgq.insert_event`, or in bulk
+//! with `COPY` into the queue's current event table.
+
+use std::pin::pin;
+use std::time::SystemTime;
+
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+use tokio_postgres::{GenericClient, Transaction};
+
+use super::Result;
+use crate::db::{quote_fqname, DbError};
+
+/// An event to insert. Every field may be NULL, as in `pgq.insert_event`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewEvent {
+    pub ev_type: Option<String>,
+    pub ev_data: Option<String>,
+    pub ev_extra1: Option<String>,
+    pub ev_extra2: Option<String>,
+    pub ev_extra3: Option<String>,
+    pub ev_extra4: Option<String>,
+}
+
+impl NewEvent {
+    pub fn new(ev_type: impl Into<String>, ev_data: impl Into<String>) -> Self {
+        NewEvent {
+            ev_type: Some(ev_type.into()),
+            ev_data: Some(ev_data.into()),
+            ..Default::default()
+        }
+    }
+    pub fn extra1(mut self, v: impl Into<String>) -> Self {
+        self.ev_extra1 = Some(v.into());
+        self
+    }
+    pub fn extra2(mut self, v: impl Into<String>) -> Self {
+        self.ev_extra2 = Some(v.into());
+        self
+    }
+    pub fn extra3(mut self, v: impl Into<String>) -> Self {
+        self.ev_extra3 = Some(v.into());
+        self
+    }
+    pub fn extra4(mut self, v: impl Into<String>) -> Self {
+        self.ev_extra4 = Some(v.into());
+        self
+    }
+}
+
+/// `pgq.insert_event(queue, type, data)`: the new event id. The event
+/// becomes visible to consumers with the first tick after the caller's
+/// transaction commits.
+pub async fn insert_event(
+    c: &impl GenericClient,
+    queue: &str,
+    ev_type: &str,
+    ev_data: &str,
+) -> Result<i64> {
+    let r = c
+        .query_one(
+            "select pgq.insert_event($1, $2, $3)",
+            &[&queue, &ev_type, &ev_data],
+        )
+        .await
+        .map_err(|e| DbError::query(format!("insert event into queue {queue:?}"), e))?;
+    Ok(r.get(0))
+}
+
+/// `pgq.insert_event` with all seven arguments.
+pub async fn insert_event_ex(c: &impl GenericClient, queue: &str, ev: &NewEvent) -> Result<i64> {
+    let r = c
+        .query_one(
+            "select pgq.insert_event($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &queue,
+                &ev.ev_type,
+                &ev.ev_data,
+                &ev.ev_extra1,
+                &ev.ev_extra2,
+                &ev.ev_extra3,
+                &ev.ev_extra4,
+            ],
+        )
+        .await
+        .map_err(|e| DbError::query(format!("insert event into queue {queue:?}"), e))?;
+    Ok(r.get(0))
+}
+
+/// Insert many events with one binary `COPY` into the queue's current
+/// event table, inside the caller's transaction (the table name is only
+/// valid until it commits: rotation may switch tables). Event ids come
+/// from the queue's sequence. Returns the number of events written.
+///
+/// Needs INSERT on the event tables (`pgq_admin`); `queue_disable_insert`
+/// is honoured (`pgq.current_event_table` refuses), `queue_per_tx_limit` is
+/// not (it counts `insert_event` calls).
+pub async fn bulk_insert(tx: &Transaction<'_>, queue: &str, events: &[NewEvent]) -> Result<u64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let row = tx
+        .query_one("select pgq.current_event_table($1), now()", &[&queue])
+        .await
+        .map_err(|e| {
+            DbError::query(
+                format!("bulk insert into queue {queue:?}: current_event_table"),
+                e,
+            )
+        })?;
+    let table: String = row.get(0);
+    let now: SystemTime = row.get(1);
+    let sql = format!(
+        "copy {} (ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4) from stdin (format binary)",
+        quote_fqname(&table)
+    );
+    let ctx = |what: &str| format!("bulk insert into queue {queue:?} ({table}): {what}");
+    let sink = tx
+        .copy_in(sql.as_str())
+        .await
+        .map_err(|e| DbError::query(ctx("COPY"), e))?;
+    let types = [
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ];
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
+    for ev in events {
+        writer
+            .as_mut()
+            .write(&[
+                &now,
+                &ev.ev_type,
+                &ev.ev_data,
+                &ev.ev_extra1,
+                &ev.ev_extra2,
+                &ev.ev_extra3,
+                &ev.ev_extra4,
+            ])
+            .await
+            .map_err(|e| DbError::query(ctx("writing rows"), e))?;
+    }
+    let n = writer
+        .finish()
+        .await
+        .map_err(|e| DbError::query(ctx("finishing COPY"), e))?;
+    Ok(n)
+}

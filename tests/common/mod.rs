@@ -1,0 +1,114 @@
+//! Shared test support: one throwaway cluster per test binary (tests use
+//! separate databases, so they do not interfere and each can run alone).
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use skydeck::cluster::LocalCluster;
+
+/// The binary's shared cluster, started on first use.
+pub fn cluster() -> &'static LocalCluster {
+    static C: OnceLock<LocalCluster> = OnceLock::new();
+    C.get_or_init(|| {
+        LocalCluster::builder("test")
+            .start()
+            .unwrap_or_else(|e| panic!("starting the test cluster: {e}"))
+    })
+}
+
+/// A fresh, empty database on the shared cluster.
+pub async fn fresh_db(hint: &str) -> TestDb {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let clean: String = hint
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("{clean}_{n}");
+    let c = cluster();
+    let admin = c.connect("postgres").await.expect("connect to postgres db");
+    for sql in [
+        format!("drop database if exists {name}"),
+        format!("create database {name}"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {}", skydeck::db::describe(&e)));
+    }
+    TestDb {
+        name: name.clone(),
+        connstr: c.connstr(&name),
+    }
+}
+
+/// A fresh database with skydeck's SQL installed — or, with
+/// `SKYDECK_TEST_AGAINST=c-extension`, the original C extension, to check
+/// that a test encodes the original's behaviour.
+pub async fn installed_db(hint: &str) -> TestDb {
+    let db = fresh_db(hint).await;
+    let mut client = db.connect().await;
+    if against_c_extension() {
+        create_c_extension(&client, &db.name).await;
+    } else {
+        install_skydeck(&mut client, &db.name).await;
+    }
+    db
+}
+
+/// The C extension creates its cluster-wide roles without guarding against
+/// a concurrent creation, so every install in a test binary (skydeck's or
+/// the extension's) takes this lock.
+static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Hold while installing by other means (see [`INSTALL`]).
+pub async fn install_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    INSTALL.lock().await
+}
+
+/// skydeck's SQL, as `skydeck install` puts it.
+pub async fn install_skydeck(client: &mut tokio_postgres::Client, dbname: &str) {
+    let _g = INSTALL.lock().await;
+    skydeck::install::install(client, &[])
+        .await
+        .unwrap_or_else(|e| panic!("install into {dbname}: {e}"));
+}
+
+/// `CREATE EXTENSION pgq` (the original).
+pub async fn create_c_extension(client: &tokio_postgres::Client, dbname: &str) {
+    let _g = INSTALL.lock().await;
+    client
+        .batch_execute("create extension pgq")
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create extension pgq in {dbname}: {}",
+                skydeck::db::describe(&e)
+            )
+        });
+}
+
+/// Whether the tests run against the original C extension.
+pub fn against_c_extension() -> bool {
+    std::env::var("SKYDECK_TEST_AGAINST").as_deref() == Ok("c-extension")
+}
+
+pub struct TestDb {
+    pub name: String,
+    pub connstr: String,
+}
+
+impl TestDb {
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        skydeck::db::connect(&self.connstr)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
+    }
+}
