@@ -321,3 +321,32 @@ async fn operator_errors_are_clear() {
     let e = fails(&["pgq", "queues"]);
     assert!(e.contains("no database given: use --db CONNSTR"), "{e}");
 }
+
+#[test]
+fn demo_runs_and_cleans_up() {
+    let o = skydeck(&["demo", "--duration", "3s", "--rate", "20"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let events: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" public.accounts "))
+        .collect();
+    assert!(events.len() >= 5, "too few events shown:\n{}", o.stdout);
+    assert!(events.iter().any(|l| l.contains("INSERT")), "{}", o.stdout);
+    // The cluster the demo printed is gone.
+    let dir = o
+        .stderr
+        .split("host=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("demo printed its connection string");
+    assert!(
+        !std::path::Path::new(dir).exists(),
+        "demo left {dir} behind"
+    );
+    assert!(
+        o.stderr.contains("stopping and removing the cluster"),
+        "{}",
+        o.stderr
+    );
+}

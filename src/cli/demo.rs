@@ -140,12 +140,20 @@ async fn produce(client: tokio_postgres::Client, stop: CancellationToken, rate: 
         let id = (next() % 20) as i32;
         let owner = owners[(next() % owners.len() as u64) as usize];
         let amount = (next() % 10_000) as f64 / 100.0;
-        let sql = match next() % 5 {
-            0 => "delete from public.accounts where id = $1 and $2::text is not null and $3::float8 is not null",
-            _ => "insert into public.accounts (id, owner, balance) values ($1, $2, $3::float8) \
-                  on conflict (id) do update set balance = accounts.balance + excluded.balance, owner = excluded.owner",
-        };
-        client.execute(sql, &[&id, &owner, &amount]).await?;
+        if next() % 5 == 0 {
+            client
+                .execute("delete from public.accounts where id = $1", &[&id])
+                .await?;
+        } else {
+            client
+                .execute(
+                    "insert into public.accounts (id, owner, balance) values ($1, $2, $3::float8) \
+                     on conflict (id) do update \
+                     set balance = accounts.balance + excluded.balance, owner = excluded.owner",
+                    &[&id, &owner, &amount],
+                )
+                .await?;
+        }
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(pause) => {}

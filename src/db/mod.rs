@@ -15,17 +15,17 @@ use tokio_postgres::{Client, Config, NoTls};
 pub enum DbError {
     #[error("bad connection string {connstr}: {message}")]
     BadConnstr { connstr: String, message: String },
-    #[error("cannot connect to {connstr}: {}", describe(.source))]
+    // The driver error is kept but not exposed as `source()`: its text is
+    // already in the message, and error chains would print it twice.
+    #[error("cannot connect to {connstr}: {}", describe(.cause))]
     Connect {
         connstr: String,
-        #[source]
-        source: tokio_postgres::Error,
+        cause: tokio_postgres::Error,
     },
-    #[error("{context}: {}", describe(.source))]
+    #[error("{context}: {}", describe(.cause))]
     Query {
         context: String,
-        #[source]
-        source: tokio_postgres::Error,
+        cause: tokio_postgres::Error,
     },
 }
 
@@ -34,14 +34,14 @@ impl DbError {
     pub fn query(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
         DbError::Query {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 
     /// The SQLSTATE, when the server reported one.
     pub fn code(&self) -> Option<&SqlState> {
         match self {
-            DbError::Connect { source, .. } | DbError::Query { source, .. } => source.code(),
+            DbError::Connect { cause, .. } | DbError::Query { cause, .. } => cause.code(),
             DbError::BadConnstr { .. } => None,
         }
     }
@@ -49,8 +49,8 @@ impl DbError {
     /// The server's primary message, when the server reported one.
     pub fn server_message(&self) -> Option<&str> {
         match self {
-            DbError::Connect { source, .. } | DbError::Query { source, .. } => {
-                source.as_db_error().map(|d| d.message())
+            DbError::Connect { cause, .. } | DbError::Query { cause, .. } => {
+                cause.as_db_error().map(|d| d.message())
             }
             DbError::BadConnstr { .. } => None,
         }
@@ -74,9 +74,12 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
             s.push_str(&format!("; HINT: {h}"));
         }
         if let Some(w) = db.where_() {
-            // PL/pgSQL context lines tell which function raised it.
+            // Where an unexpected error happened inside a function helps;
+            // for a deliberate RAISE the message says it all.
             let first = w.lines().next().unwrap_or(w);
-            s.push_str(&format!("; CONTEXT: {first}"));
+            if !first.ends_with("at RAISE") {
+                s.push_str(&format!("; CONTEXT: {first}"));
+            }
         }
         return s;
     }
@@ -146,7 +149,7 @@ pub async fn connect_config(config: &Config, label: &str) -> Result<Client, DbEr
     }
     let (client, conn) = config.connect(NoTls).await.map_err(|e| DbError::Connect {
         connstr: mask_connstr(label),
-        source: e,
+        cause: e,
     })?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {

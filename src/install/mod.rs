@@ -141,12 +141,11 @@ pub enum InstallError {
         installed: i32,
         embedded: i32,
     },
-    #[error("{component}: running {path}: {}", crate::db::describe(.source))]
+    #[error("{component}: running {path}: {}", crate::db::describe(.cause))]
     Script {
         component: String,
         path: String,
-        #[source]
-        source: tokio_postgres::Error,
+        cause: tokio_postgres::Error,
     },
     #[error(transparent)]
     Db(#[from] DbError),
@@ -325,7 +324,7 @@ pub async fn install(
                 .map_err(|e| InstallError::Script {
                     component: c.name.into(),
                     path: f.path.into(),
-                    source: e,
+                    cause: e,
                 })?;
         }
         reports.push(InstallReport {

@@ -1,0 +1,29 @@
+//! `skydeck bench …`: benchmarks that set up their own clusters and print
+//! figures with same-run ratios against the named baseline.
+
+mod pgbench;
+mod pgq;
+mod proc;
+mod report;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// PgQ: insert rates, consumer rate, trigger overhead (pgbench TPC-B),
+    /// against the C extension when it is installed.
+    Pgq(pgq::PgqBenchArgs),
+}
+
+pub async fn run(a: BenchArgs) -> Result<()> {
+    match a.which {
+        BenchCommand::Pgq(a) => pgq::run(a).await,
+    }
+}
