@@ -1,0 +1,1207 @@
+//! The console's state and everything that changes it. Keys, snapshots
+//! and action results come in through [`App::update`]; actions for the
+//! engine come out of [`App::take_actions`]; [`App::exit_reason`] says
+//! when to stop. Rendering (in `render.rs`) only reads this.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use crate::command::{self, complete, Candidate, Command, Context, Target};
+use crate::describe::{confirm_title, describe};
+use crate::event::Event;
+use crate::fmt::{one_line, period, quote_name};
+use crate::keys::{self, Binding, Intent};
+use crate::model::{Action, ActionResult, Snapshot, TickerMode, WorkerState};
+use crate::render;
+use crate::theme::{Theme, ThemeName};
+use crate::views::logs::LogsState;
+use crate::views::overview::OverviewState;
+use crate::views::queues::{Pane, QueuesState};
+use crate::views::workers::WorkersState;
+use crate::views::ViewId;
+
+/// How the console starts. The deck's `[skydeck]` section fills it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleOptions {
+    pub theme: ThemeName,
+    /// Refuse every state-changing action (the snapshot's `read_only`
+    /// also turns this on).
+    pub read_only: bool,
+    /// The refresh period the engine starts with (shown in the header;
+    /// `+`/`-` change it through [`Action::SetRefresh`]).
+    pub refresh: Duration,
+    pub start_view: ViewId,
+    /// The shortest time between two frames.
+    pub frame_interval: Duration,
+}
+
+impl Default for ConsoleOptions {
+    fn default() -> Self {
+        ConsoleOptions {
+            theme: ThemeName::Dark,
+            read_only: false,
+            refresh: Duration::from_secs(1),
+            start_view: ViewId::Overview,
+            frame_interval: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Why the console returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// The operator quit (and confirmed stopping the hosted workers, if
+    /// there were any): stop them.
+    Quit,
+    /// The engine closed the snapshot channel; it is shutting down.
+    EngineClosed,
+}
+
+/// Refresh periods `+` and `-` step through.
+pub const REFRESH_STEPS: &[Duration] = &[
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+];
+
+const TOAST_OK: Duration = Duration::from_secs(5);
+const TOAST_ERROR: Duration = Duration::from_secs(15);
+const HISTORY: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    Info,
+    Ok,
+    Error,
+}
+
+/// The one-line message under the view: action results, refusals,
+/// command errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub kind: ToastKind,
+    pub text: String,
+    pub until: Instant,
+}
+
+/// What a confirmation leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    Send(Vec<Action>),
+    Quit,
+}
+
+/// The confirmation popup: what will happen, naming every object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// Warnings (a drop that will fail without force …).
+    pub notes: Vec<String>,
+    pub then: Then,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Command,
+    Filter,
+}
+
+/// The completion menu over the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    pub candidates: Vec<Candidate>,
+    /// The candidate in the input now (Tab cycles).
+    pub selected: Option<usize>,
+    /// Bytes of the input the menu replaces.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The `:` command line or the `/` filter being typed.
+#[derive(Debug, Clone)]
+pub struct InputLine {
+    pub kind: InputKind,
+    pub input: Input,
+    pub menu: Option<Menu>,
+    /// The filter before editing began (esc puts it back).
+    pub previous: String,
+    history_pos: Option<usize>,
+}
+
+impl InputLine {
+    fn new(kind: InputKind, value: &str, cursor_byte: usize) -> InputLine {
+        let chars = value[..cursor_byte.min(value.len())].chars().count();
+        InputLine {
+            kind,
+            input: Input::new(value.to_string()).with_cursor(chars),
+            menu: None,
+            previous: String::new(),
+            history_pos: None,
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        self.input.value()
+    }
+
+    /// The cursor as a byte offset.
+    pub fn cursor_byte(&self) -> usize {
+        let v = self.input.value();
+        v.char_indices()
+            .nth(self.input.cursor())
+            .map_or(v.len(), |(i, _)| i)
+    }
+
+    fn set(&mut self, value: String, cursor_byte: usize) {
+        let chars = value[..cursor_byte.min(value.len())].chars().count();
+        self.input = Input::new(value).with_cursor(chars);
+    }
+
+    fn replace(&mut self, start: usize, end: usize, text: &str) -> usize {
+        let v = self.input.value();
+        let mut s = String::with_capacity(v.len() + text.len());
+        s.push_str(&v[..start]);
+        s.push_str(text);
+        s.push_str(&v[end.min(v.len())..]);
+        let cursor = start + text.len();
+        self.set(s, cursor);
+        cursor
+    }
+}
+
+/// The whole console state.
+pub struct App {
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// The newest snapshot while frozen.
+    held: Option<Arc<Snapshot>>,
+    pub(crate) theme: Theme,
+    read_only: bool,
+    pub(crate) refresh: Duration,
+    pub(crate) frozen: bool,
+    pub(crate) view: ViewId,
+    back: Vec<ViewId>,
+    pub(crate) overview: OverviewState,
+    pub(crate) queues: QueuesState,
+    pub(crate) workers: WorkersState,
+    pub(crate) logs: LogsState,
+    pub(crate) input: Option<InputLine>,
+    /// Scroll position of the help popup, when open.
+    pub(crate) help: Option<u16>,
+    pub(crate) confirm: Option<Confirm>,
+    pub(crate) toast: Option<Toast>,
+    /// Actions sent, waiting for their result.
+    pub(crate) pending: Vec<Action>,
+    outbox: Vec<Action>,
+    exit: Option<ExitReason>,
+    /// The terminal's size (for page sizes).
+    pub(crate) size: Rect,
+    history: Vec<String>,
+    now: Instant,
+}
+
+impl App {
+    pub fn new(opts: &ConsoleOptions, snapshot: Arc<Snapshot>) -> App {
+        let mut app = App {
+            snapshot,
+            held: None,
+            theme: Theme::new(opts.theme),
+            read_only: opts.read_only,
+            refresh: opts.refresh,
+            frozen: false,
+            view: opts.start_view,
+            back: Vec::new(),
+            overview: OverviewState::default(),
+            queues: QueuesState::default(),
+            workers: WorkersState::default(),
+            logs: LogsState::default(),
+            input: None,
+            help: None,
+            confirm: None,
+            toast: None,
+            pending: Vec::new(),
+            outbox: Vec::new(),
+            exit: None,
+            size: Rect::new(0, 0, 120, 40),
+            history: Vec::new(),
+            now: Instant::now(),
+        };
+        app.rebuild();
+        app
+    }
+
+    // ----- what the run loop and tests read -------------------------------
+
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    pub fn view(&self) -> ViewId {
+        self.view
+    }
+
+    pub fn set_view(&mut self, view: ViewId) {
+        self.go(view);
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only || self.snapshot.read_only
+    }
+
+    pub fn refresh(&self) -> Duration {
+        self.refresh
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.frozen
+    }
+
+    pub fn toast(&self) -> Option<&Toast> {
+        self.toast.as_ref()
+    }
+
+    pub fn confirm(&self) -> Option<&Confirm> {
+        self.confirm.as_ref()
+    }
+
+    pub fn input(&self) -> Option<&InputLine> {
+        self.input.as_ref()
+    }
+
+    pub fn help_open(&self) -> bool {
+        self.help.is_some()
+    }
+
+    pub fn pending(&self) -> &[Action] {
+        &self.pending
+    }
+
+    pub fn queues(&self) -> &QueuesState {
+        &self.queues
+    }
+
+    pub fn workers(&self) -> &WorkersState {
+        &self.workers
+    }
+
+    pub fn logs(&self) -> &LogsState {
+        &self.logs
+    }
+
+    pub fn overview(&self) -> &OverviewState {
+        &self.overview
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Actions to hand to the engine (drains them).
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.exit
+    }
+
+    /// Workers that quitting stops.
+    pub fn hosted_workers(&self) -> Vec<&str> {
+        self.snapshot
+            .workers
+            .iter()
+            .filter(|w| w.state != WorkerState::Stopped)
+            .map(|w| w.name.as_str())
+            .collect()
+    }
+
+    // ----- events ---------------------------------------------------------
+
+    /// Handles one event; returns whether the screen needs redrawing.
+    pub fn update(&mut self, event: Event, now: Instant) -> bool {
+        self.now = now;
+        match event {
+            Event::Key(k) => {
+                if k.kind == KeyEventKind::Release {
+                    return false;
+                }
+                self.on_key(k);
+                true
+            }
+            Event::Paste(text) => {
+                if let Some(line) = &mut self.input {
+                    for c in text.chars().filter(|c| !c.is_control()) {
+                        line.input.handle(tui_input::InputRequest::InsertChar(c));
+                    }
+                    line.menu = None;
+                    self.after_input_edit();
+                    true
+                } else {
+                    false
+                }
+            }
+            Event::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                true
+            }
+            Event::Snapshot(s) => self.set_snapshot(s),
+            Event::Result(r) => {
+                self.on_result(r);
+                true
+            }
+            Event::Tick => self.expire_toast(),
+            Event::Render | Event::EngineClosed => false,
+        }
+    }
+
+    /// A new snapshot: shown now, or held while frozen.
+    pub fn set_snapshot(&mut self, snap: Arc<Snapshot>) -> bool {
+        if self.frozen {
+            self.held = Some(snap);
+            return false;
+        }
+        self.snapshot = snap;
+        self.rebuild();
+        true
+    }
+
+    fn rebuild(&mut self) {
+        let s = &self.snapshot;
+        self.overview.rebuild(s);
+        self.queues.rebuild(s);
+        self.workers.rebuild(s);
+        self.logs.rebuild(s);
+    }
+
+    pub fn on_result(&mut self, r: ActionResult) {
+        if let Some(i) = self.pending.iter().position(|a| *a == r.action) {
+            self.pending.remove(i);
+        }
+        let what = describe(&r.action);
+        let msg = one_line(&r.message);
+        let text = if msg.is_empty() {
+            what
+        } else {
+            format!("{what}: {msg}")
+        };
+        if r.ok {
+            self.say(ToastKind::Ok, format!("✓ {text}"));
+        } else {
+            self.say(ToastKind::Error, format!("✗ {text}"));
+        }
+    }
+
+    fn expire_toast(&mut self) -> bool {
+        if self.toast.as_ref().is_some_and(|t| t.until <= self.now) {
+            self.toast = None;
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn say(&mut self, kind: ToastKind, text: impl Into<String>) {
+        let life = if kind == ToastKind::Error {
+            TOAST_ERROR
+        } else {
+            TOAST_OK
+        };
+        self.toast = Some(Toast {
+            kind,
+            text: text.into(),
+            until: self.now + life,
+        });
+    }
+
+    // ----- keys -----------------------------------------------------------
+
+    /// The focused component's bindings, then the global ones. The same
+    /// list dispatches keys, draws the hint bar and fills the help.
+    pub fn bindings(&self) -> Vec<Binding> {
+        let mut b = self.view_bindings();
+        let global = self.global_bindings(&b);
+        b.extend(global);
+        b
+    }
+
+    /// The focused view's own keys.
+    pub fn view_bindings(&self) -> Vec<Binding> {
+        let s = &self.snapshot;
+        match self.view {
+            ViewId::Overview => self.overview.bindings(),
+            ViewId::Queues => self.queues.bindings(s),
+            ViewId::Workers => self.workers.bindings(s),
+            ViewId::Logs => self.logs.bindings(),
+        }
+    }
+
+    /// Keys that work in every view (`esc back` only when the view has no
+    /// back of its own and there is somewhere to go).
+    pub fn global_bindings(&self, own: &[Binding]) -> Vec<Binding> {
+        let own_back = own.iter().any(|x| x.intent == Intent::Back);
+        let mut b = Vec::new();
+        keys::global(&mut b, !own_back && self.can_go_back());
+        b
+    }
+
+    fn can_go_back(&self) -> bool {
+        !self.view_filter().is_empty() || !self.back.is_empty()
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if self.confirm.is_some() {
+            self.confirm_key(key);
+        } else if self.help.is_some() {
+            self.help_key(key);
+        } else if self.input.is_some() {
+            self.input_key(key);
+        } else if let Some(b) = self.bindings().into_iter().find(|b| b.matches(&key)) {
+            self.apply(b.intent);
+        }
+    }
+
+    fn confirm_key(&mut self, key: KeyEvent) {
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        let is_quit = matches!(self.confirm.as_ref().map(|c| &c.then), Some(Then::Quit));
+        let yes = matches!(
+            key.code,
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+        ) && !key.modifiers.contains(KeyModifiers::CONTROL)
+            || (ctrl_c && is_quit);
+        let no = matches!(
+            key.code,
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q')
+        ) || ctrl_c;
+        if yes {
+            if let Some(c) = self.confirm.take() {
+                match c.then {
+                    Then::Send(actions) => self.send(actions),
+                    Then::Quit => self.exit = Some(ExitReason::Quit),
+                }
+            }
+        } else if no {
+            self.confirm = None;
+            self.say(ToastKind::Info, "cancelled — nothing was sent");
+        }
+    }
+
+    fn help_key(&mut self, key: KeyEvent) {
+        let scroll = self.help.unwrap_or(0);
+        self.help = match key.code {
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1) => None,
+            KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1)),
+            KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(scroll.saturating_add(10)),
+            KeyCode::PageUp => Some(scroll.saturating_sub(10)),
+            KeyCode::Home | KeyCode::Char('g') => Some(0),
+            _ => Some(scroll),
+        };
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.help = None;
+        }
+    }
+
+    fn input_key(&mut self, key: KeyEvent) {
+        let Some(line) = self.input.as_mut() else {
+            return;
+        };
+        let kind = line.kind;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => self.close_input(false),
+            KeyCode::Char('c') if ctrl => self.close_input(false),
+            KeyCode::Enter => match kind {
+                InputKind::Command => {
+                    let text = line.value().to_string();
+                    self.execute(&text);
+                }
+                InputKind::Filter => self.close_input(true),
+            },
+            KeyCode::Tab if kind == InputKind::Command => self.tab(false),
+            KeyCode::BackTab if kind == InputKind::Command => self.tab(true),
+            KeyCode::Up if kind == InputKind::Command => self.recall(true),
+            KeyCode::Down if kind == InputKind::Command => self.recall(false),
+            KeyCode::Backspace if line.value().is_empty() => self.close_input(false),
+            _ => {
+                line.input.handle_event(&crossterm::event::Event::Key(key));
+                line.menu = None;
+                self.after_input_edit();
+            }
+        }
+    }
+
+    /// A filter applies as it is typed.
+    fn after_input_edit(&mut self) {
+        if let Some(line) = &self.input {
+            if line.kind == InputKind::Filter {
+                let text = line.value().to_string();
+                self.set_filter(text);
+            }
+        }
+    }
+
+    fn close_input(&mut self, keep: bool) {
+        if let Some(line) = self.input.take() {
+            if line.kind == InputKind::Filter && !keep {
+                self.set_filter(line.previous);
+            }
+        }
+    }
+
+    pub(crate) fn open_command(&mut self, text: &str, cursor_byte: usize) {
+        self.input = Some(InputLine::new(InputKind::Command, text, cursor_byte));
+    }
+
+    fn open_filter(&mut self) {
+        let current = self.view_filter().to_string();
+        let mut line = InputLine::new(InputKind::Filter, &current, current.len());
+        line.previous = current;
+        self.input = Some(line);
+    }
+
+    fn recall(&mut self, older: bool) {
+        let Some(line) = self.input.as_mut() else {
+            return;
+        };
+        if self.history.is_empty() {
+            return;
+        }
+        let last = self.history.len() - 1;
+        let pos = match (line.history_pos, older) {
+            (None, true) => Some(last),
+            (None, false) => None,
+            (Some(p), true) => Some(p.saturating_sub(1)),
+            (Some(p), false) if p >= last => None,
+            (Some(p), false) => Some(p + 1),
+        };
+        line.history_pos = pos;
+        let text = pos.map_or(String::new(), |p| self.history[p].clone());
+        let len = text.len();
+        line.set(text, len);
+        line.menu = None;
+    }
+
+    /// Tab: complete the word at the cursor; again: cycle the candidates.
+    fn tab(&mut self, backwards: bool) {
+        let (value, cursor, menu) = match &self.input {
+            Some(l) => (l.value().to_string(), l.cursor_byte(), l.menu.clone()),
+            None => return,
+        };
+        if let Some(mut menu) = menu.filter(|m| m.candidates.len() > 1) {
+            let n = menu.candidates.len();
+            let next = match (menu.selected, backwards) {
+                (None, false) => 0,
+                (None, true) => n - 1,
+                (Some(i), false) => (i + 1) % n,
+                (Some(i), true) => (i + n - 1) % n,
+            };
+            menu.selected = Some(next);
+            let insert = menu.candidates[next].insert.clone();
+            if let Some(line) = self.input.as_mut() {
+                menu.end = line.replace(menu.start, menu.end, &insert);
+                line.menu = Some(menu);
+            }
+            return;
+        }
+        let comp = {
+            let ctx = self.command_context();
+            complete(&value, cursor, &ctx)
+        };
+        let Some(line) = self.input.as_mut() else {
+            return;
+        };
+        match comp.candidates.as_slice() {
+            [] => {}
+            [one] => {
+                let next_is_space = value[cursor..].starts_with(' ');
+                let text = if one.space && !next_is_space {
+                    format!("{} ", one.insert)
+                } else {
+                    one.insert.clone()
+                };
+                line.replace(comp.range.start, comp.range.end, &text);
+                line.menu = None;
+            }
+            _ => {
+                let prefix = comp.common_prefix().unwrap_or_default();
+                let typed = &value[comp.range.clone()];
+                let end = if prefix.len() > typed.len() {
+                    line.replace(comp.range.start, comp.range.end, &prefix)
+                } else {
+                    comp.range.end
+                };
+                line.menu = Some(Menu {
+                    candidates: comp.candidates,
+                    selected: None,
+                    start: comp.range.start,
+                    end,
+                });
+            }
+        }
+    }
+
+    /// What the command line knows: the data and the selected queue.
+    pub fn command_context(&self) -> Context<'_> {
+        let ctx = Context::new(&self.snapshot);
+        match self.queues.queue(&self.snapshot) {
+            Some(q) => ctx.with_queue(&q.database, &q.name),
+            None => ctx,
+        }
+    }
+
+    fn execute(&mut self, text: &str) {
+        let text = text.trim();
+        if text.is_empty() {
+            self.close_input(false);
+            return;
+        }
+        if self.history.last().map(String::as_str) != Some(text) {
+            self.history.push(text.to_string());
+            if self.history.len() > HISTORY {
+                self.history.remove(0);
+            }
+        }
+        let parsed = command::parse(text, &self.command_context());
+        match parsed {
+            Ok(cmd) => {
+                self.input = None;
+                self.run_command(cmd);
+            }
+            Err(e) => {
+                if let Some(line) = self.input.as_mut() {
+                    line.history_pos = None;
+                }
+                self.say(ToastKind::Error, e.0);
+            }
+        }
+    }
+
+    /// Runs a parsed command (from the command line, or a test).
+    pub fn run_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Run(actions) => self.request(actions),
+            Command::Show(target) => self.show(target),
+            Command::Help => self.help = Some(0),
+            Command::Version => self.say(
+                ToastKind::Info,
+                format!("skydeck console {}", env!("CARGO_PKG_VERSION")),
+            ),
+            Command::Quit => self.ask_quit(),
+            Command::Freeze(on) => {
+                let on = on.unwrap_or(!self.frozen);
+                if on != self.frozen {
+                    self.toggle_freeze();
+                }
+            }
+            Command::Theme(t) => {
+                self.theme = Theme::new(t);
+                self.say(ToastKind::Info, format!("theme {t}"));
+            }
+            Command::Filter(text) => self.set_filter(text),
+        }
+    }
+
+    fn show(&mut self, target: Target) {
+        match target {
+            Target::View(v) => self.go(v),
+            Target::Queue { database, queue } => {
+                self.go(ViewId::Queues);
+                self.queues.pane = Pane::Queues;
+                if !self.queues.select_queue(&self.snapshot, &database, &queue) {
+                    self.say(
+                        ToastKind::Error,
+                        format!(
+                            "no queue {} in {}",
+                            quote_name(&queue),
+                            quote_name(&database)
+                        ),
+                    );
+                }
+            }
+            Target::Consumer {
+                database,
+                queue,
+                consumer,
+            } => {
+                self.go(ViewId::Queues);
+                let snap = Arc::clone(&self.snapshot);
+                if !self.queues.select_queue(&snap, &database, &queue)
+                    || !self.queues.select_consumer(&snap, &consumer)
+                {
+                    self.say(
+                        ToastKind::Error,
+                        format!(
+                            "no consumer {} on queue {}",
+                            quote_name(&consumer),
+                            quote_name(&queue)
+                        ),
+                    );
+                }
+            }
+            Target::Worker(w) => {
+                self.go(ViewId::Workers);
+                if !self.workers.select(&self.snapshot, &w) {
+                    self.say(ToastKind::Error, format!("no worker {}", quote_name(&w)));
+                }
+            }
+        }
+    }
+
+    fn go(&mut self, view: ViewId) {
+        if view != self.view {
+            self.back.push(self.view);
+            if self.back.len() > 32 {
+                self.back.remove(0);
+            }
+            self.view = view;
+        }
+    }
+
+    pub(crate) fn view_filter(&self) -> &str {
+        match self.view {
+            ViewId::Overview => &self.overview.filter,
+            ViewId::Queues => &self.queues.filter,
+            ViewId::Workers => &self.workers.filter,
+            ViewId::Logs => &self.logs.filter,
+        }
+    }
+
+    /// Sets the focused view's filter and recomputes its rows.
+    pub fn set_filter(&mut self, text: String) {
+        let s = &self.snapshot;
+        match self.view {
+            ViewId::Overview => {
+                self.overview.filter = text;
+                self.overview.rebuild(s);
+            }
+            ViewId::Queues => {
+                self.queues.filter = text;
+                self.queues.rebuild(s);
+            }
+            ViewId::Workers => {
+                self.workers.filter = text;
+                self.workers.rebuild(s);
+            }
+            ViewId::Logs => {
+                self.logs.filter = text;
+                self.logs.rebuild(s);
+            }
+        }
+    }
+
+    fn body(&self) -> Rect {
+        render::screen(self.size, self).body
+    }
+
+    /// Carries out what a key binding means.
+    pub fn apply(&mut self, intent: Intent) {
+        let snap = Arc::clone(&self.snapshot);
+        let body = self.body();
+        match intent {
+            Intent::Up
+            | Intent::Down
+            | Intent::PageUp
+            | Intent::PageDown
+            | Intent::Top
+            | Intent::Bottom => {
+                match self.view {
+                    ViewId::Overview => self.overview.navigate(intent, &snap, body),
+                    ViewId::Queues => self.queues.navigate(&snap, intent, body),
+                    ViewId::Workers => self.workers.navigate(&snap, intent, body),
+                    ViewId::Logs => self.logs.navigate(intent, body),
+                };
+            }
+            Intent::Open => match self.view {
+                ViewId::Overview => self.open_alert(),
+                ViewId::Queues => {
+                    if self
+                        .queues
+                        .queue(&snap)
+                        .is_some_and(|q| !q.consumers.is_empty())
+                    {
+                        self.queues.pane = Pane::Consumers;
+                    }
+                }
+                ViewId::Workers | ViewId::Logs => {}
+            },
+            Intent::Back => self.go_back(),
+            Intent::Help => self.help = Some(0),
+            Intent::CommandLine => self.open_command("", 0),
+            Intent::Filter => self.open_filter(),
+            Intent::View(v) => self.go(v),
+            Intent::NextView => self.go(self.view.next()),
+            Intent::PrevView => self.go(self.view.prev()),
+            Intent::Refresh => {
+                self.send(vec![Action::Refresh]);
+                self.say(ToastKind::Info, "refresh requested");
+            }
+            Intent::Faster => self.step_refresh(false),
+            Intent::Slower => self.step_refresh(true),
+            Intent::Freeze => self.toggle_freeze(),
+            Intent::Quit => self.ask_quit(),
+            Intent::Tick => {
+                if let Some(q) = self.queues.queue(&snap) {
+                    self.request(vec![Action::Tick {
+                        database: q.database.clone(),
+                        queue: q.name.clone(),
+                    }]);
+                }
+            }
+            Intent::NewQueue => {
+                let db = self
+                    .queues
+                    .queue(&snap)
+                    .map(|q| q.database.clone())
+                    .or_else(|| {
+                        (snap.databases.len() == 1).then(|| snap.databases[0].name.clone())
+                    });
+                self.prefill(
+                    "create queue ",
+                    db.map(|d| format!(" in {}", quote_name(&d))),
+                );
+            }
+            Intent::AlterQueue => {
+                if let Some(q) = self.queues.queue(&snap) {
+                    let text = format!(
+                        "alter queue {} in {} set ",
+                        quote_name(&q.name),
+                        quote_name(&q.database)
+                    );
+                    self.prefill(&text, None);
+                }
+            }
+            Intent::RegisterConsumer => {
+                if let Some(q) = self.queues.queue(&snap) {
+                    let rest =
+                        format!(" on {} in {}", quote_name(&q.name), quote_name(&q.database));
+                    self.prefill("register consumer ", Some(rest));
+                }
+            }
+            Intent::DropQueue => {
+                if let Some(q) = self.queues.queue(&snap) {
+                    self.request(vec![Action::DropQueue {
+                        database: q.database.clone(),
+                        queue: q.name.clone(),
+                        force: false,
+                    }]);
+                }
+            }
+            Intent::UnregisterConsumer => {
+                if let (Some(q), Some(c)) = (self.queues.queue(&snap), self.queues.consumer(&snap))
+                {
+                    self.request(vec![Action::UnregisterConsumer {
+                        database: q.database.clone(),
+                        queue: q.name.clone(),
+                        consumer: c.name.clone(),
+                    }]);
+                }
+            }
+            Intent::Sort => {
+                self.queues.sort = self.queues.sort.next();
+                self.queues.rebuild(&snap);
+                self.queues
+                    .nav
+                    .scroll_into_view(crate::widgets::table::viewport(
+                        crate::views::queues::layout(
+                            body,
+                            self.queues.pane,
+                            self.queues.rows.len(),
+                        )
+                        .table,
+                    ));
+                self.say(
+                    ToastKind::Info,
+                    format!("queues sorted by {}", self.queues.sort.label()),
+                );
+            }
+            Intent::PauseResume => {
+                if let Some(w) = self.workers.worker(&snap) {
+                    let worker = w.name.clone();
+                    let a = if w.state == WorkerState::Paused {
+                        Action::ResumeWorker { worker }
+                    } else {
+                        Action::PauseWorker { worker }
+                    };
+                    self.request(vec![a]);
+                }
+            }
+            Intent::Restart => {
+                if let Some(w) = self.workers.worker(&snap) {
+                    self.request(vec![Action::RestartWorker {
+                        worker: w.name.clone(),
+                    }]);
+                }
+            }
+            Intent::Level => {
+                self.logs.cycle_level();
+                self.logs.rebuild(&snap);
+            }
+        }
+    }
+
+    /// Opens the command line with `head`, the cursor after it, and
+    /// `tail` after the cursor (`create queue | in shop`).
+    fn prefill(&mut self, head: &str, tail: Option<String>) {
+        if self.read_only() {
+            self.say(
+                ToastKind::Error,
+                format!(
+                    "read-only console: refused to {}… — nothing was sent",
+                    head.trim_end()
+                ),
+            );
+            return;
+        }
+        let text = format!("{head}{}", tail.unwrap_or_default());
+        self.open_command(&text, head.len());
+    }
+
+    fn open_alert(&mut self) {
+        let snap = Arc::clone(&self.snapshot);
+        let Some(source) = self.overview.alert_source(&snap) else {
+            return;
+        };
+        if let Some(q) = snap.queues.iter().find(|q| q.name == source) {
+            self.show(Target::Queue {
+                database: q.database.clone(),
+                queue: q.name.clone(),
+            });
+        } else if snap.workers.iter().any(|w| w.name == source) {
+            self.show(Target::Worker(source.to_string()));
+        } else if let Some(q) = snap
+            .queues
+            .iter()
+            .find(|q| q.consumers.iter().any(|c| c.name == source))
+        {
+            self.show(Target::Consumer {
+                database: q.database.clone(),
+                queue: q.name.clone(),
+                consumer: source.to_string(),
+            });
+        } else {
+            self.say(ToastKind::Info, format!("{source}: shown above"));
+        }
+    }
+
+    fn go_back(&mut self) {
+        if !self.view_filter().is_empty() {
+            self.set_filter(String::new());
+        } else if self.view == ViewId::Queues && self.queues.pane == Pane::Consumers {
+            self.queues.pane = Pane::Queues;
+        } else if let Some(v) = self.back.pop() {
+            self.view = v;
+        }
+    }
+
+    fn step_refresh(&mut self, slower: bool) {
+        let cur = self.refresh;
+        let next = if slower {
+            REFRESH_STEPS.iter().copied().find(|&d| d > cur)
+        } else {
+            REFRESH_STEPS.iter().rev().copied().find(|&d| d < cur)
+        };
+        match next {
+            Some(d) => {
+                self.send(vec![Action::SetRefresh(d)]);
+                self.say(ToastKind::Info, format!("refresh every {}", period(d)));
+            }
+            None => self.say(
+                ToastKind::Info,
+                format!(
+                    "refresh every {} (the {})",
+                    period(cur),
+                    if slower { "slowest" } else { "fastest" }
+                ),
+            ),
+        }
+    }
+
+    fn toggle_freeze(&mut self) {
+        self.frozen = !self.frozen;
+        if self.frozen {
+            self.say(
+                ToastKind::Info,
+                "frozen: the display holds still, data keeps coming (f resumes)",
+            );
+        } else {
+            if let Some(s) = self.held.take() {
+                self.snapshot = s;
+                self.rebuild();
+            }
+            self.say(ToastKind::Info, "live again");
+        }
+    }
+
+    fn ask_quit(&mut self) {
+        let hosted: Vec<String> = self.hosted_workers().into_iter().map(quote_name).collect();
+        if hosted.is_empty() {
+            self.exit = Some(ExitReason::Quit);
+            return;
+        }
+        let n = hosted.len();
+        let mut lines = vec![format!(
+            "stop {n} hosted worker{} and quit?",
+            if n == 1 { "" } else { "s" }
+        )];
+        lines.push(String::new());
+        lines.extend(wrap_names(&hosted, 56));
+        self.confirm = Some(Confirm {
+            title: "Quit skydeck?".into(),
+            lines,
+            notes: vec![
+                "open batches are finished or abandoned cleanly, never half-applied".into(),
+            ],
+            then: Then::Quit,
+        });
+    }
+
+    /// The one gate every action passes: read-only refusal, confirmation
+    /// for state changes, straight through for the rest.
+    pub fn request(&mut self, actions: Vec<Action>) {
+        if actions.is_empty() {
+            return;
+        }
+        if !actions.iter().any(Action::changes_state) {
+            self.send(actions);
+            return;
+        }
+        if self.read_only() {
+            let what = match actions.as_slice() {
+                [one] => describe(one),
+                many => format!("{} actions ({}, …)", many.len(), describe(&many[0])),
+            };
+            self.say(
+                ToastKind::Error,
+                format!("read-only console: refused to {what} — nothing was sent"),
+            );
+            return;
+        }
+        self.confirm = Some(self.confirmation(actions));
+    }
+
+    fn confirmation(&self, actions: Vec<Action>) -> Confirm {
+        const MAX: usize = 12;
+        let mut lines: Vec<String> = actions.iter().take(MAX).map(describe).collect();
+        if actions.len() > MAX {
+            lines.push(format!("… and {} more", actions.len() - MAX));
+        }
+        let mut notes = Vec::new();
+        let snap = &self.snapshot;
+        for a in &actions {
+            match a {
+                Action::DropQueue {
+                    database,
+                    queue,
+                    force: false,
+                } => {
+                    if let Some(q) = snap
+                        .queues
+                        .iter()
+                        .find(|q| q.database == *database && q.name == *queue)
+                    {
+                        if !q.consumers.is_empty() {
+                            let names: Vec<String> =
+                                q.consumers.iter().map(|c| quote_name(&c.name)).collect();
+                            notes.push(format!(
+                                "{} consumers are registered ({}): PgQ refuses the drop — :drop queue {} force unregisters them",
+                                q.consumers.len(),
+                                names.join(", "),
+                                quote_name(queue)
+                            ));
+                        }
+                    }
+                }
+                Action::DropQueue { force: true, .. } => {
+                    notes.push("its events and consumer positions are lost".into());
+                }
+                Action::Tick { database, queue } => {
+                    if let Some(q) = snap
+                        .queues
+                        .iter()
+                        .find(|q| q.database == *database && q.name == *queue)
+                    {
+                        match q.ticker {
+                            TickerMode::External => notes.push(format!(
+                                "{} takes its ticks from its provider: a local tick fails",
+                                quote_name(queue)
+                            )),
+                            TickerMode::Paused => notes.push(format!(
+                                "the ticker of {} is paused: a tick fails",
+                                quote_name(queue)
+                            )),
+                            TickerMode::Local => {}
+                        }
+                    }
+                }
+                Action::UnregisterConsumer { .. }
+                    if !notes.iter().any(|n| n.starts_with("its retry")) =>
+                {
+                    notes.push("its retry events are deleted too".into());
+                }
+                _ => {}
+            }
+        }
+        Confirm {
+            title: confirm_title(&actions),
+            lines,
+            notes,
+            then: Then::Send(actions),
+        }
+    }
+
+    fn send(&mut self, actions: Vec<Action>) {
+        let n = actions.len();
+        let first = actions.first().map(describe);
+        let mut changed = false;
+        for a in actions {
+            if let Action::SetRefresh(d) = a {
+                self.refresh = d;
+            }
+            if a.changes_state() {
+                self.pending.push(a.clone());
+                changed = true;
+            }
+            self.outbox.push(a);
+        }
+        if changed {
+            match (n, first) {
+                (1, Some(what)) => self.say(ToastKind::Info, format!("sent: {what}")),
+                _ => self.say(ToastKind::Info, format!("sent {n} actions")),
+            }
+        }
+    }
+}
+
+/// Names joined by commas into lines of at most `width`.
+fn wrap_names(names: &[String], width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for (i, n) in names.iter().enumerate() {
+        let piece = if i + 1 < names.len() {
+            format!("{n},")
+        } else {
+            n.clone()
+        };
+        if !cur.is_empty() && cur.len() + 1 + piece.len() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&piece);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}

@@ -1,0 +1,612 @@
+//! Turns a command line into a [`Command`]: actions for the engine, or
+//! something the console does itself (navigate, filter, freeze …).
+
+use std::fmt;
+use std::time::Duration;
+
+use super::grammar::{self, queue_param, walk, AssignState, Kind, Next, Slot, Walk, SPECS};
+use super::lexer::{lex, Token};
+use super::Context;
+use crate::fmt::{parse_period, quote_name};
+use crate::model::{Action, TickerMode, WorkerState};
+use crate::theme::ThemeName;
+use crate::views::{ViewId, VIEWS};
+
+/// Refresh periods the console accepts.
+pub const MIN_REFRESH: Duration = Duration::from_millis(100);
+pub const MAX_REFRESH: Duration = Duration::from_secs(3600);
+
+/// What a command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Actions for the engine. State-changing ones go through the
+    /// confirmation popup (and are refused in read-only mode).
+    Run(Vec<Action>),
+    /// Navigate.
+    Show(Target),
+    Help,
+    Version,
+    Quit,
+    /// `None` toggles.
+    Freeze(Option<bool>),
+    Theme(ThemeName),
+    /// Filter the current view; empty clears.
+    Filter(String),
+}
+
+/// Where `show …` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    View(ViewId),
+    Queue {
+        database: String,
+        queue: String,
+    },
+    Consumer {
+        database: String,
+        queue: String,
+        consumer: String,
+    },
+    Worker(String),
+}
+
+/// A command line that cannot run, with what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError(pub String);
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+fn err<T>(msg: impl Into<String>) -> Result<T> {
+    Err(CommandError(msg.into()))
+}
+
+/// Parses one command line against the current snapshot.
+pub fn parse(input: &str, ctx: &Context<'_>) -> Result<Command> {
+    let toks: Vec<Token> = lex(input)
+        .into_iter()
+        .filter(|t| !t.is_punct(";"))
+        .collect();
+    let Some(first) = toks.first() else {
+        return err("empty command");
+    };
+    if let Some(t) = toks.iter().find(|t| t.quote.is_some() && !t.closed) {
+        return err(format!(
+            "unterminated quote: {}{}",
+            t.quote.unwrap_or('"'),
+            t.text
+        ));
+    }
+    if toks.len() == 1 && first.quote.is_none() {
+        if let Some(view) = ViewId::from_name(&first.text) {
+            return Ok(Command::Show(Target::View(view)));
+        }
+    }
+    let Some(spec) = grammar::matching(&toks).into_iter().next() else {
+        return Err(no_such_command(&toks));
+    };
+    let name = spec.name();
+    let w = walk(spec, &toks[spec.words.len()..], input)
+        .map_err(|e| CommandError(format!("{name}: {e} — usage: {}", spec.usage)))?;
+    finish(&w).map_err(|e| CommandError(format!("{name}: {e} — usage: {}", spec.usage)))?;
+    build(&w, ctx).map_err(|e| CommandError(format!("{name}: {}", e.0)))
+}
+
+/// Why no spec matched: an unknown first word, or a known one followed by
+/// something else.
+fn no_such_command(toks: &[Token]) -> CommandError {
+    let mut depth = 0;
+    let mut next: Vec<&str> = Vec::new();
+    for spec in SPECS.iter().filter(|s| !s.hidden) {
+        let k = spec
+            .words
+            .iter()
+            .zip(toks)
+            .take_while(|(w, t)| t.is_word(w))
+            .count();
+        if k > depth {
+            depth = k;
+            next.clear();
+        }
+        if k == depth && k > 0 && k < spec.words.len() && !next.contains(&spec.words[k]) {
+            next.push(spec.words[k]);
+        }
+    }
+    if depth == 0 {
+        let views: Vec<&str> = VIEWS.iter().map(|v| v.name).collect();
+        return CommandError(format!(
+            "unknown command '{}' — `help` lists the commands; views: {}",
+            toks[0].text,
+            views.join(", ")
+        ));
+    }
+    let said: Vec<&str> = toks[..depth].iter().map(|t| t.text.as_str()).collect();
+    let said = said.join(" ");
+    match toks.get(depth) {
+        Some(t) => CommandError(format!(
+            "{said}: expected {}, found '{}'",
+            one_of(&next),
+            t.text
+        )),
+        None => CommandError(format!("{said}: expected {}", one_of(&next))),
+    }
+}
+
+fn one_of(words: &[&str]) -> String {
+    match words {
+        [] => "nothing more".into(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Checks that nothing required is missing at the end of the line.
+fn finish(w: &Walk<'_>) -> std::result::Result<(), String> {
+    match w.next {
+        Next::Arg(i) => match w.spec.args[i..].iter().find(|a| !a.optional) {
+            Some(a) => Err(format!("expected {}", a.slot.describe())),
+            None => Ok(()),
+        },
+        Next::ClauseArg(c) => Err(format!(
+            "expected {} after '{}'",
+            c.slot.map_or("a value", Slot::describe),
+            c.word
+        )),
+        Next::Assign(AssignState::Name) if w.assignments.is_empty() => {
+            Err("expected name=value after 'set'".into())
+        }
+        Next::Assign(AssignState::Name) => Err("expected name=value after ','".into()),
+        Next::Assign(AssignState::Eq | AssignState::Value) => Err("expected name=value".into()),
+        Next::Assign(AssignState::Comma) | Next::Clauses | Next::Done => Ok(()),
+    }
+}
+
+fn build(w: &Walk<'_>, ctx: &Context<'_>) -> Result<Command> {
+    let text = |t: Option<&Token>| t.map(|t| t.text.clone());
+    let is_all = |t: Option<&Token>| t.is_some_and(|t| t.quote.is_none() && t.text == "*");
+    let db = ctx.database_arg(w.clause("in"))?;
+    match w.spec.kind {
+        Kind::CreateQueue => {
+            let queue = text(w.arg(0)).unwrap_or_default();
+            let database = match db {
+                Some(d) => d,
+                None => ctx.default_database()?,
+            };
+            Ok(Command::Run(vec![Action::CreateQueue { database, queue }]))
+        }
+        Kind::DropQueue => {
+            let queue = text(w.arg(0)).unwrap_or_default();
+            let database = ctx.queue_database(&queue, db.as_deref())?;
+            Ok(Command::Run(vec![Action::DropQueue {
+                database,
+                queue,
+                force: w.has("force"),
+            }]))
+        }
+        Kind::AlterQueue => {
+            if !w.has("set") {
+                return err("nothing to change: add set max_lag='3s', … (idle_period, max_count, max_lag, paused, rotation_period, external_ticker)");
+            }
+            let mut params = Vec::new();
+            for (name, value) in &w.assignments {
+                let Some(param) = queue_param(name) else {
+                    return Err(unknown_param(name));
+                };
+                params.push((param, value.clone()));
+            }
+            let queues = if is_all(w.arg(0)) {
+                ctx.all_queues(db.as_deref())?
+            } else {
+                let queue = text(w.arg(0)).unwrap_or_default();
+                vec![(ctx.queue_database(&queue, db.as_deref())?, queue)]
+            };
+            let mut actions = Vec::new();
+            for (database, queue) in queues {
+                for (param, value) in &params {
+                    actions.push(Action::SetQueueConfig {
+                        database: database.clone(),
+                        queue: queue.clone(),
+                        param: param.to_string(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            Ok(Command::Run(actions))
+        }
+        Kind::SetQueueConfig => {
+            let queue = text(w.arg(0)).unwrap_or_default();
+            let name = text(w.arg(1)).unwrap_or_default();
+            let Some(param) = queue_param(&name) else {
+                return Err(unknown_param(&name));
+            };
+            let database = ctx.queue_database(&queue, db.as_deref())?;
+            Ok(Command::Run(vec![Action::SetQueueConfig {
+                database,
+                queue,
+                param: param.to_string(),
+                value: text(w.arg(2)).unwrap_or_default(),
+            }]))
+        }
+        Kind::RegisterConsumer => {
+            if w.has("at") || w.has("copy") {
+                return err("'at <tick>' and 'copy <consumer>' are not supported by the console; it registers at the queue's last tick");
+            }
+            let consumer = text(w.arg(0)).unwrap_or_default();
+            let (database, queue) = match w.clause("on") {
+                Some(q) => (ctx.queue_database(&q.text, db.as_deref())?, q.text.clone()),
+                None => ctx.current_queue(db.as_deref()).ok_or_else(|| {
+                    CommandError(format!(
+                        "which queue? add on <queue>: register consumer {} on <queue>",
+                        quote_name(&consumer)
+                    ))
+                })?,
+            };
+            Ok(Command::Run(vec![Action::RegisterConsumer {
+                database,
+                queue,
+                consumer,
+            }]))
+        }
+        Kind::UnregisterConsumer => {
+            let queue = w.clause("from").map(|t| t.text.clone());
+            if is_all(w.arg(0)) {
+                let (database, queue) = match queue {
+                    Some(q) => (ctx.queue_database(&q, db.as_deref())?, q),
+                    None => ctx.current_queue(db.as_deref()).ok_or_else(|| {
+                        CommandError(
+                            "which queue? add from <queue>: unregister consumer * from <queue>"
+                                .into(),
+                        )
+                    })?,
+                };
+                let consumers = ctx.consumers_of(&database, &queue);
+                if consumers.is_empty() {
+                    return err(format!(
+                        "queue {} in {} has no consumers",
+                        quote_name(&queue),
+                        quote_name(&database)
+                    ));
+                }
+                return Ok(Command::Run(
+                    consumers
+                        .into_iter()
+                        .map(|consumer| Action::UnregisterConsumer {
+                            database: database.clone(),
+                            queue: queue.clone(),
+                            consumer,
+                        })
+                        .collect(),
+                ));
+            }
+            let consumer = text(w.arg(0)).unwrap_or_default();
+            let (database, queue) = match queue {
+                Some(q) => (ctx.queue_database(&q, db.as_deref())?, q),
+                None => ctx.consumer_queue(&consumer, db.as_deref())?,
+            };
+            Ok(Command::Run(vec![Action::UnregisterConsumer {
+                database,
+                queue,
+                consumer,
+            }]))
+        }
+        Kind::Tick => {
+            let queues = if is_all(w.arg(0)) {
+                let all: Vec<(String, String)> = ctx
+                    .snapshot
+                    .queues
+                    .iter()
+                    .filter(|q| q.ticker == TickerMode::Local)
+                    .filter(|q| db.as_deref().is_none_or(|d| q.database == d))
+                    .map(|q| (q.database.clone(), q.name.clone()))
+                    .collect();
+                if all.is_empty() {
+                    return err("no locally ticked queues to tick");
+                }
+                all
+            } else if let Some(q) = w.arg(0) {
+                vec![(ctx.queue_database(&q.text, db.as_deref())?, q.text.clone())]
+            } else {
+                vec![ctx.current_queue(db.as_deref()).ok_or_else(|| {
+                    CommandError(
+                        "which queue? select one in the Queues view, or: tick <queue>".into(),
+                    )
+                })?]
+            };
+            Ok(Command::Run(
+                queues
+                    .into_iter()
+                    .map(|(database, queue)| Action::Tick { database, queue })
+                    .collect(),
+            ))
+        }
+        Kind::MaintRotate => {
+            if let Some(q) = w.arg(0).filter(|_| !is_all(w.arg(0))) {
+                let database = ctx.queue_database(&q.text, db.as_deref())?;
+                return Ok(Command::Run(vec![Action::Rotate {
+                    database,
+                    queue: Some(q.text.clone()),
+                }]));
+            }
+            let dbs = ctx.databases(db)?;
+            Ok(Command::Run(
+                dbs.into_iter()
+                    .map(|database| Action::Rotate {
+                        database,
+                        queue: None,
+                    })
+                    .collect(),
+            ))
+        }
+        Kind::MaintRetry => Ok(Command::Run(
+            ctx.databases(db)?
+                .into_iter()
+                .map(|database| Action::RetryMaint { database })
+                .collect(),
+        )),
+        Kind::PauseWorker | Kind::ResumeWorker | Kind::RestartWorker => {
+            let kind = w.spec.kind;
+            let workers: Vec<String> = if is_all(w.arg(0)) {
+                let ws: Vec<String> = ctx
+                    .snapshot
+                    .workers
+                    .iter()
+                    .filter(|x| match kind {
+                        Kind::PauseWorker => !matches!(
+                            x.state,
+                            WorkerState::Paused | WorkerState::Stopped | WorkerState::Failed
+                        ),
+                        _ => x.state == WorkerState::Paused,
+                    })
+                    .map(|x| x.name.clone())
+                    .collect();
+                if ws.is_empty() {
+                    return err(match kind {
+                        Kind::PauseWorker => "no running workers to pause",
+                        _ => "no paused workers to resume",
+                    });
+                }
+                ws
+            } else {
+                vec![ctx.worker(&text(w.arg(0)).unwrap_or_default())?]
+            };
+            Ok(Command::Run(
+                workers
+                    .into_iter()
+                    .map(|worker| match kind {
+                        Kind::PauseWorker => Action::PauseWorker { worker },
+                        Kind::ResumeWorker => Action::ResumeWorker { worker },
+                        _ => Action::RestartWorker { worker },
+                    })
+                    .collect(),
+            ))
+        }
+        Kind::ShowQueue => match w.arg(0).filter(|_| !is_all(w.arg(0))) {
+            None => Ok(Command::Show(Target::View(ViewId::Queues))),
+            Some(q) => {
+                let database = ctx.queue_database(&q.text, db.as_deref())?;
+                Ok(Command::Show(Target::Queue {
+                    database,
+                    queue: q.text.clone(),
+                }))
+            }
+        },
+        Kind::ShowConsumer => match w.arg(0).filter(|_| !is_all(w.arg(0))) {
+            None => Ok(Command::Show(Target::View(ViewId::Queues))),
+            Some(c) => {
+                let (database, queue) = match w.clause("on") {
+                    Some(q) => (ctx.queue_database(&q.text, db.as_deref())?, q.text.clone()),
+                    None => ctx.consumer_queue(&c.text, db.as_deref())?,
+                };
+                Ok(Command::Show(Target::Consumer {
+                    database,
+                    queue,
+                    consumer: c.text.clone(),
+                }))
+            }
+        },
+        Kind::ShowWorker => match w.arg(0).filter(|_| !is_all(w.arg(0))) {
+            None => Ok(Command::Show(Target::View(ViewId::Workers))),
+            Some(t) => Ok(Command::Show(Target::Worker(ctx.worker(&t.text)?))),
+        },
+        Kind::ShowDatabases => Ok(Command::Show(Target::View(ViewId::Overview))),
+        Kind::ShowLogs => Ok(Command::Show(Target::View(ViewId::Logs))),
+        Kind::ShowHelp | Kind::Help => Ok(Command::Help),
+        Kind::ShowVersion => Ok(Command::Version),
+        Kind::Refresh => match w.arg(0) {
+            None => Ok(Command::Run(vec![Action::Refresh])),
+            Some(t) => match parse_period(&t.text) {
+                Some(d) if (MIN_REFRESH..=MAX_REFRESH).contains(&d) => {
+                    Ok(Command::Run(vec![Action::SetRefresh(d)]))
+                }
+                Some(_) => err(format!("'{}' is out of range (100ms to 1h)", t.text)),
+                None => err(format!("'{}' is not a period (try 500ms, 2s, 1m)", t.text)),
+            },
+        },
+        Kind::Freeze => match w.arg(0).map(|t| t.text.to_ascii_lowercase()) {
+            None => Ok(Command::Freeze(None)),
+            Some(s) if s == "on" => Ok(Command::Freeze(Some(true))),
+            Some(s) if s == "off" => Ok(Command::Freeze(Some(false))),
+            Some(s) => err(format!("expected on or off, found '{s}'")),
+        },
+        Kind::Filter => Ok(Command::Filter(w.rest.clone().unwrap_or_default())),
+        Kind::Theme => {
+            let t = text(w.arg(0)).unwrap_or_default();
+            t.parse().map(Command::Theme).map_err(CommandError)
+        }
+        Kind::Quit => Ok(Command::Quit),
+    }
+}
+
+fn unknown_param(name: &str) -> CommandError {
+    let known: Vec<&str> = grammar::QUEUE_PARAMS.iter().map(|(s, _)| *s).collect();
+    CommandError(format!(
+        "cannot change parameter '{name}' (known: {})",
+        known.join(", ")
+    ))
+}
+
+impl<'a> Context<'a> {
+    /// The `in <db>` clause, checked against the deck.
+    fn database_arg(&self, t: Option<&Token>) -> Result<Option<String>> {
+        let Some(t) = t else { return Ok(None) };
+        let dbs = &self.snapshot.databases;
+        if dbs.is_empty() || dbs.iter().any(|d| d.name == t.text) {
+            return Ok(Some(t.text.clone()));
+        }
+        err(format!(
+            "no database {} in this deck ({})",
+            quote_name(&t.text),
+            list(dbs.iter().map(|d| d.name.as_str()))
+        ))
+    }
+
+    /// For a new object: the selected queue's database, or the deck's only
+    /// database.
+    fn default_database(&self) -> Result<String> {
+        if let Some((db, _)) = self.queue {
+            return Ok(db.to_string());
+        }
+        match self.snapshot.databases.as_slice() {
+            [one] => Ok(one.name.clone()),
+            [] => err("this deck has no databases"),
+            dbs => err(format!(
+                "which database? add in <db> ({})",
+                list(dbs.iter().map(|d| d.name.as_str()))
+            )),
+        }
+    }
+
+    /// The named database, or every database of the deck.
+    fn databases(&self, db: Option<String>) -> Result<Vec<String>> {
+        if let Some(d) = db {
+            return Ok(vec![d]);
+        }
+        if self.snapshot.databases.is_empty() {
+            return err("this deck has no databases");
+        }
+        Ok(self
+            .snapshot
+            .databases
+            .iter()
+            .map(|d| d.name.clone())
+            .collect())
+    }
+
+    /// The database that holds `queue`.
+    fn queue_database(&self, queue: &str, db: Option<&str>) -> Result<String> {
+        if let Some(d) = db {
+            return Ok(d.to_string());
+        }
+        let found: Vec<&str> = self
+            .snapshot
+            .queues
+            .iter()
+            .filter(|q| q.name == queue)
+            .map(|q| q.database.as_str())
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.to_string()),
+            [] => err(format!(
+                "no queue {} in this deck (add in <db> if it was just created)",
+                quote_name(queue)
+            )),
+            many => err(format!(
+                "queue {} is in several databases ({}): add in <db>",
+                quote_name(queue),
+                list(many.iter().copied())
+            )),
+        }
+    }
+
+    fn all_queues(&self, db: Option<&str>) -> Result<Vec<(String, String)>> {
+        let all: Vec<(String, String)> = self
+            .snapshot
+            .queues
+            .iter()
+            .filter(|q| db.is_none_or(|d| q.database == d))
+            .map(|q| (q.database.clone(), q.name.clone()))
+            .collect();
+        if all.is_empty() {
+            return err("no queues");
+        }
+        Ok(all)
+    }
+
+    /// The selected queue, if it is in `db` (when given).
+    fn current_queue(&self, db: Option<&str>) -> Option<(String, String)> {
+        self.queue
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .map(|(d, q)| (d.to_string(), q.to_string()))
+    }
+
+    fn consumers_of(&self, database: &str, queue: &str) -> Vec<String> {
+        self.snapshot
+            .queues
+            .iter()
+            .filter(|q| q.database == database && q.name == queue)
+            .flat_map(|q| q.consumers.iter().map(|c| c.name.clone()))
+            .collect()
+    }
+
+    /// The queue a consumer is registered on, when that is unambiguous.
+    fn consumer_queue(&self, consumer: &str, db: Option<&str>) -> Result<(String, String)> {
+        let found: Vec<(String, String)> = self
+            .snapshot
+            .queues
+            .iter()
+            .filter(|q| db.is_none_or(|d| q.database == d))
+            .filter(|q| q.consumers.iter().any(|c| c.name == consumer))
+            .map(|q| (q.database.clone(), q.name.clone()))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => err(format!(
+                "consumer {} is not registered on any queue here; name the queue: … from <queue>",
+                quote_name(consumer)
+            )),
+            many => {
+                if let Some(cur) = self.current_queue(db) {
+                    if many.contains(&cur) {
+                        return Ok(cur);
+                    }
+                }
+                err(format!(
+                    "consumer {} is registered on several queues ({}): add from <queue>",
+                    quote_name(consumer),
+                    list(many.iter().map(|(_, q)| q.as_str()))
+                ))
+            }
+        }
+    }
+
+    fn worker(&self, name: &str) -> Result<String> {
+        if self.snapshot.workers.iter().any(|w| w.name == name) {
+            return Ok(name.to_string());
+        }
+        err(format!(
+            "no worker {} ({})",
+            quote_name(name),
+            list(self.snapshot.workers.iter().map(|w| w.name.as_str()))
+        ))
+    }
+}
+
+/// `a, b, c` with at most six names, quoted as the command line wants them.
+fn list<'s>(names: impl Iterator<Item = &'s str>) -> String {
+    let names: Vec<String> = names.map(quote_name).collect();
+    if names.is_empty() {
+        return "none".into();
+    }
+    if names.len() > 6 {
+        format!("{}, … {} more", names[..6].join(", "), names.len() - 6)
+    } else {
+        names.join(", ")
+    }
+}

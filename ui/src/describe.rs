@@ -1,0 +1,148 @@
+//! Human descriptions of actions, naming every object they touch. The
+//! confirmation popup, the read-only refusal and the result toast all use
+//! them; names are quoted the way the command line reads them back.
+
+use crate::fmt::{period, quote_name as q};
+use crate::model::Action;
+
+/// `drop queue orders in shop@db1:5432`.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::Refresh => "refresh now".into(),
+        Action::SetRefresh(d) => format!("refresh every {}", period(*d)),
+        Action::Tick { database, queue } => {
+            format!("tick queue {} in {}", q(queue), q(database))
+        }
+        Action::CreateQueue { database, queue } => {
+            format!("create queue {} in {}", q(queue), q(database))
+        }
+        Action::DropQueue {
+            database,
+            queue,
+            force,
+        } => {
+            let f = if *force {
+                " (force: unregisters its consumers)"
+            } else {
+                ""
+            };
+            format!("drop queue {} in {}{f}", q(queue), q(database))
+        }
+        Action::SetQueueConfig {
+            database,
+            queue,
+            param,
+            value,
+        } => format!(
+            "set {param} = '{}' on queue {} in {}",
+            value.replace('\'', "''"),
+            q(queue),
+            q(database)
+        ),
+        Action::RegisterConsumer {
+            database,
+            queue,
+            consumer,
+        } => format!(
+            "register consumer {} on queue {} in {}",
+            q(consumer),
+            q(queue),
+            q(database)
+        ),
+        Action::UnregisterConsumer {
+            database,
+            queue,
+            consumer,
+        } => format!(
+            "unregister consumer {} from queue {} in {}",
+            q(consumer),
+            q(queue),
+            q(database)
+        ),
+        Action::RetryMaint { database } => {
+            format!(
+                "move due retry events back into their queues in {}",
+                q(database)
+            )
+        }
+        Action::Rotate { database, queue } => match queue {
+            Some(queue) => format!(
+                "rotate the event tables of queue {} in {}",
+                q(queue),
+                q(database)
+            ),
+            None => format!(
+                "rotate the event tables of every due queue in {}",
+                q(database)
+            ),
+        },
+        Action::PauseWorker { worker } => format!("pause worker {}", q(worker)),
+        Action::ResumeWorker { worker } => format!("resume worker {}", q(worker)),
+        Action::RestartWorker { worker } => format!("restart worker {}", q(worker)),
+    }
+}
+
+/// The title of a confirmation for these actions: `Drop queue?`,
+/// `Unregister 3 consumers?`.
+pub fn confirm_title(actions: &[Action]) -> String {
+    let Some(first) = actions.first() else {
+        return "Confirm".into();
+    };
+    let same = actions
+        .iter()
+        .all(|a| std::mem::discriminant(a) == std::mem::discriminant(first));
+    let (verb, noun, nouns) = match first {
+        Action::Refresh | Action::SetRefresh(_) => ("Refresh", "", ""),
+        Action::Tick { .. } => ("Tick", "queue", "queues"),
+        Action::CreateQueue { .. } => ("Create", "queue", "queues"),
+        Action::DropQueue { .. } => ("Drop", "queue", "queues"),
+        Action::SetQueueConfig { .. } => ("Change", "queue setting", "queue settings"),
+        Action::RegisterConsumer { .. } => ("Register", "consumer", "consumers"),
+        Action::UnregisterConsumer { .. } => ("Unregister", "consumer", "consumers"),
+        Action::RetryMaint { .. } => ("Run", "retry maintenance", "retry maintenance"),
+        Action::Rotate { .. } => ("Rotate", "event tables", "event tables"),
+        Action::PauseWorker { .. } => ("Pause", "worker", "workers"),
+        Action::ResumeWorker { .. } => ("Resume", "worker", "workers"),
+        Action::RestartWorker { .. } => ("Restart", "worker", "workers"),
+    };
+    if !same {
+        return format!("Run {} actions?", actions.len());
+    }
+    if actions.len() == 1 {
+        format!("{verb} {noun}?").replace(" ?", "?")
+    } else {
+        format!("{verb} {} {nouns}?", actions.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_name_the_objects() {
+        let a = Action::DropQueue {
+            database: "shop@db1:5432".into(),
+            queue: "billing events".into(),
+            force: true,
+        };
+        assert_eq!(
+            describe(&a),
+            "drop queue \"billing events\" in shop@db1:5432 (force: unregisters its consumers)"
+        );
+        assert_eq!(confirm_title(&[a]), "Drop queue?");
+        let u = |c: &str| Action::UnregisterConsumer {
+            database: "d".into(),
+            queue: "q".into(),
+            consumer: c.into(),
+        };
+        assert_eq!(confirm_title(&[u("a"), u("b")]), "Unregister 2 consumers?");
+        let s = Action::SetQueueConfig {
+            database: "d".into(),
+            queue: "q".into(),
+            param: "ticker_max_lag".into(),
+            value: "3 s".into(),
+        };
+        assert_eq!(describe(&s), "set ticker_max_lag = '3 s' on queue q in d");
+    }
+}

@@ -1,0 +1,501 @@
+//! Fixed, realistic snapshots for tests, benchmarks and screenshots: a
+//! deck with a database down, queues with lag and a blocked rotation,
+//! consumers, workers in every state (Backoff and Failed with errors),
+//! alerts and a log tail. Everything is deterministic.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::model::*;
+
+/// 2025-10-09T08:53:20Z: when every fixture snapshot was "taken".
+pub fn taken_at() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_760_000_000)
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+fn s(v: u64) -> Duration {
+    Duration::from_secs(v)
+}
+
+fn up(name: &str, host: &str, server: &str, pgq: Option<&str>) -> DatabaseView {
+    let dbname = name.split('@').next().unwrap_or(name);
+    DatabaseView {
+        name: name.into(),
+        connstr: format!("host={host} port=5432 dbname={dbname} user=skytools password=***"),
+        state: DatabaseState::Up {
+            server_version: server.into(),
+            pgq_version: pgq.map(Into::into),
+        },
+    }
+}
+
+fn rotation(cur: i32, last_switch: Duration, phase: RotationPhase) -> RotationView {
+    RotationView {
+        cur_table: cur,
+        ntables: 3,
+        period: s(2 * 3600),
+        last_switch_age: last_switch,
+        phase,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn consumer(
+    name: &str,
+    lag: Duration,
+    lag_ticks: i64,
+    last_seen: Duration,
+    last_tick: i64,
+    batch: Option<i64>,
+    pending: i64,
+    retry: i64,
+) -> ConsumerView {
+    ConsumerView {
+        name: name.into(),
+        lag,
+        lag_ticks: Some(lag_ticks),
+        last_seen,
+        last_tick: Some(last_tick),
+        current_batch: batch,
+        pending_events: Some(pending),
+        retry_pending: retry,
+    }
+}
+
+fn queue(database: &str, name: &str, ticker: TickerMode, last_tick_id: i64) -> QueueView {
+    QueueView {
+        database: database.into(),
+        name: name.into(),
+        ticker,
+        last_tick_id,
+        ticker_lag: ms(800),
+        ev_per_sec: Some(0.0),
+        ev_new: 0,
+        max_count: 500,
+        max_lag: s(3),
+        idle_period: s(60),
+        rotation: rotation(1, s(1800), RotationPhase::Waiting { due_in: s(5400) }),
+        retry_pending: 0,
+        open_batches: 0,
+        oldest_xact_age: Some(ms(1200)),
+        consumers: Vec::new(),
+    }
+}
+
+fn worker(
+    name: &str,
+    kind: &str,
+    dbs: &[&str],
+    state: WorkerState,
+    state_for: Duration,
+) -> WorkerView {
+    WorkerView {
+        name: name.into(),
+        kind: kind.into(),
+        databases: dbs.iter().map(|d| d.to_string()).collect(),
+        state,
+        state_for,
+        restarts: 0,
+        retry_in: None,
+        last_error: None,
+        lag: None,
+        counters: Vec::new(),
+    }
+}
+
+pub const SHOP: &str = "shop@db1:5432";
+pub const STATS: &str = "stats@db2:5432";
+pub const ARCHIVE: &str = "archive@db3:5432";
+pub const LEGACY: &str = "legacy@db4:5432";
+
+/// The main fixture: four databases (one down, one without PgQ), five
+/// queues, eight workers, alerts and a log tail.
+pub fn deck() -> Snapshot {
+    let databases = vec![
+        up(SHOP, "db1", "16.4", Some("3.5")),
+        up(STATS, "db2", "15.8", Some("3.5")),
+        DatabaseView {
+            name: ARCHIVE.into(),
+            connstr: "host=db3 port=5432 dbname=archive user=skytools password=***".into(),
+            state: DatabaseState::Down {
+                error: "connection refused: is the server running on host \"db3\" and accepting TCP/IP connections on port 5432?".into(),
+                down_for: s(252),
+                retry_in: Some(s(18)),
+            },
+        },
+        up(LEGACY, "db4", "13.16", None),
+    ];
+
+    let mut orders = queue(SHOP, "orders", TickerMode::Local, 48_213);
+    orders.ev_per_sec = Some(152.4);
+    orders.ev_new = 37;
+    orders.open_batches = 1;
+    orders.retry_pending = 14;
+    orders.rotation = rotation(1, s(47 * 60), RotationPhase::Waiting { due_in: s(73 * 60) });
+    orders.consumers = vec![
+        consumer(
+            "invoicing",
+            ms(1200),
+            1,
+            ms(300),
+            48_212,
+            Some(90_211),
+            120,
+            0,
+        ),
+        consumer(
+            "search_indexer",
+            s(250),
+            215,
+            s(12),
+            47_998,
+            None,
+            38_200,
+            14,
+        ),
+        consumer(
+            "londiste_shop_replica",
+            ms(2100),
+            2,
+            ms(900),
+            48_211,
+            Some(90_214),
+            310,
+            0,
+        ),
+    ];
+
+    let mut billing = queue(SHOP, "billing events", TickerMode::Local, 1_200);
+    billing.ticker_lag = s(12);
+    billing.ev_per_sec = Some(0.2);
+    billing.ev_new = 2;
+    billing.rotation = rotation(2, s(2 * 3600 + 60), RotationPhase::Due);
+    billing.consumers = vec![consumer("ledger", s(14), 1, s(3), 1_199, None, 2, 0)];
+
+    let mut audit = queue(SHOP, "audit", TickerMode::Local, 9_876);
+    audit.ticker_lag = ms(1500);
+    audit.ev_per_sec = Some(48.0);
+    audit.ev_new = 12;
+    audit.open_batches = 2;
+    audit.oldest_xact_age = Some(s(3 * 3600 + 120));
+    audit.rotation = rotation(
+        0,
+        s(6 * 3600 + 20 * 60),
+        RotationPhase::Blocked {
+            by_consumer: "audit_archiver".into(),
+        },
+    );
+    audit.consumers = vec![
+        consumer(
+            "audit_archiver",
+            s(6 * 3600 + 14 * 60),
+            1_432,
+            s(6 * 3600 + 10 * 60),
+            8_444,
+            Some(77_001),
+            1_204_332,
+            0,
+        ),
+        consumer("audit_stream", ms(900), 1, ms(200), 9_875, None, 12, 0),
+    ];
+
+    let mut metrics = queue(STATS, "metrics", TickerMode::External, 310_442);
+    metrics.ticker_lag = ms(1500);
+    metrics.ev_per_sec = Some(12_480.0);
+    metrics.ev_new = 18_720;
+    metrics.max_count = 2_000;
+    metrics.rotation = rotation(2, s(3 * 60), RotationPhase::HalfDone);
+    metrics.consumers = vec![consumer(
+        "rollup",
+        s(2),
+        1,
+        ms(500),
+        310_441,
+        Some(5_512),
+        24_960,
+        0,
+    )];
+
+    let mut exports = queue(STATS, "exports", TickerMode::Paused, 77);
+    exports.ticker_lag = s(25 * 60);
+    exports.ev_per_sec = None;
+    exports.oldest_xact_age = None;
+    exports.rotation = rotation(1, s(40 * 60), RotationPhase::Waiting { due_in: s(80 * 60) });
+
+    let queues = vec![orders, billing, audit, metrics, exports];
+
+    let mut pgqd = worker(
+        "pgqd",
+        "ticker",
+        &[SHOP, STATS, ARCHIVE],
+        WorkerState::Running,
+        s(3 * 3600 + 7 * 60),
+    );
+    pgqd.counters = vec![
+        ("ticks".into(), 48_213),
+        ("maint".into(), 312),
+        ("retry".into(), 14),
+    ];
+    let mut invoicing = worker(
+        "invoicing",
+        "consumer",
+        &[SHOP],
+        WorkerState::Running,
+        s(3 * 3600 + 7 * 60),
+    );
+    invoicing.lag = Some(ms(1200));
+    invoicing.counters = vec![("batches".into(), 48_101), ("events".into(), 1_903_554)];
+    let mut indexer = worker(
+        "search_indexer",
+        "consumer",
+        &[SHOP],
+        WorkerState::Idle,
+        s(4),
+    );
+    indexer.lag = Some(s(250));
+    indexer.restarts = 1;
+    indexer.counters = vec![
+        ("batches".into(), 47_880),
+        ("events".into(), 1_865_002),
+        ("retries".into(), 14),
+    ];
+    let mut replica = worker(
+        "replica_shop",
+        "londiste",
+        &[SHOP, STATS],
+        WorkerState::Backoff,
+        s(48),
+    );
+    replica.restarts = 3;
+    replica.retry_in = Some(s(12));
+    replica.lag = Some(ms(2100));
+    replica.last_error = Some(
+        "ERROR: could not obtain lock on relation \"public.orders\" (SQLSTATE 55P03)\nHINT: another session holds an ACCESS EXCLUSIVE lock; retry later".into(),
+    );
+    let mut mover = worker(
+        "archive_mover",
+        "consumer",
+        &[SHOP, ARCHIVE],
+        WorkerState::Failed,
+        s(9 * 60),
+    );
+    mover.restarts = 5;
+    mover.last_error =
+        Some("config jobs/archive.ini: key 'dst_db' is missing in section [queue_mover]".into());
+    let mut archiver = worker(
+        "audit_archiver",
+        "consumer",
+        &[SHOP],
+        WorkerState::Paused,
+        s(6 * 3600 + 10 * 60),
+    );
+    archiver.lag = Some(s(6 * 3600 + 14 * 60));
+    let walmgr = worker(
+        "walmgr_main",
+        "walmgr",
+        &[SHOP],
+        WorkerState::Starting,
+        ms(1200),
+    );
+    let rollup = worker(
+        "rollup",
+        "consumer",
+        &[STATS],
+        WorkerState::Stopped,
+        s(25 * 60),
+    );
+    let workers = vec![
+        pgqd, invoicing, indexer, replica, mover, archiver, walmgr, rollup,
+    ];
+
+    let alerts = vec![
+        Alert {
+            level: Level::Error,
+            source: ARCHIVE.into(),
+            message: "database down: connection refused (retry in 18s)".into(),
+            since: s(252),
+        },
+        Alert {
+            level: Level::Error,
+            source: "archive_mover".into(),
+            message:
+                "failed: config jobs/archive.ini: key 'dst_db' is missing in section [queue_mover]"
+                    .into(),
+            since: s(9 * 60),
+        },
+        Alert {
+            level: Level::Warn,
+            source: "audit".into(),
+            message: "rotation blocked by consumer audit_archiver (lag 6h14m)".into(),
+            since: s(3600 + 120),
+        },
+        Alert {
+            level: Level::Warn,
+            source: "replica_shop".into(),
+            message: "restarting in 12s after 3 failures".into(),
+            since: s(48),
+        },
+        Alert {
+            level: Level::Info,
+            source: "exports".into(),
+            message: "ticker paused".into(),
+            since: s(25 * 60),
+        },
+    ];
+
+    Snapshot {
+        taken_at: taken_at(),
+        deck: "skydeck.ini".into(),
+        read_only: false,
+        databases,
+        queues,
+        workers,
+        alerts,
+        logs: logs(40),
+    }
+}
+
+/// `n` log lines ending at [`taken_at`], one every 1.5 s.
+pub fn logs(n: usize) -> Vec<LogLine> {
+    const LINES: &[(Level, &str, &str)] = &[
+        (Level::Info, "pgqd", "{ticks: 12, maint: 1, retry: 0}"),
+        (
+            Level::Info,
+            "invoicing",
+            "{count: 37, duration: 0.0123, idle: 0.98}",
+        ),
+        (Level::Debug, "search_indexer", "batch 90198: 512 events"),
+        (
+            Level::Warn,
+            "replica_shop",
+            "could not obtain lock on relation \"public.orders\"; retrying in 12s",
+        ),
+        (Level::Info, "pgqd", "rotate orders: table 1 → 2"),
+        (
+            Level::Error,
+            "archive_mover",
+            "config jobs/archive.ini: key 'dst_db' is missing in section [queue_mover]",
+        ),
+        (Level::Info, "rollup", "stopped"),
+        (
+            Level::Warn,
+            "pgqd",
+            "archive@db3:5432: connection refused; next attempt in 18s",
+        ),
+        (
+            Level::Info,
+            "invoicing",
+            "{count: 41, duration: 0.0131, idle: 0.97}",
+        ),
+        (Level::Trace, "walmgr_main", "checking archive_command"),
+    ];
+    let end = taken_at();
+    (0..n)
+        .map(|i| {
+            let (level, target, message) = LINES[i % LINES.len()];
+            LogLine {
+                time: end - ms(1500 * (n - 1 - i) as u64),
+                level,
+                target: target.into(),
+                message: message.into(),
+            }
+        })
+        .collect()
+}
+
+/// A deck with nothing in it yet.
+pub fn empty_deck() -> Snapshot {
+    Snapshot {
+        taken_at: taken_at(),
+        deck: "empty.ini".into(),
+        ..Snapshot::default()
+    }
+}
+
+/// `n` queues over four databases, three consumers each, lags and
+/// rotation phases varied; for benchmarks and scrolling tests.
+pub fn large_deck(n: usize) -> Snapshot {
+    let dbs = [
+        "app1@db1:5432",
+        "app2@db2:5432",
+        "app3@db3:5432",
+        "app4@db4:5432",
+    ];
+    let queues = (0..n)
+        .map(|i| {
+            let i64i = i as i64;
+            let mut q = queue(
+                dbs[i % dbs.len()],
+                &format!("queue_{i:04}"),
+                TickerMode::Local,
+                10_000 + i64i * 7,
+            );
+            q.ticker_lag = ms(200 + (i as u64 * 37) % 4000);
+            q.ev_per_sec = Some((i % 97) as f64 * 3.5);
+            q.ev_new = (i64i * 13) % 500;
+            q.retry_pending = if i % 11 == 0 { i64i % 40 } else { 0 };
+            q.open_batches = (i % 3) as i64;
+            q.rotation.phase = match i % 17 {
+                0 => RotationPhase::Blocked {
+                    by_consumer: format!("c{i:04}_a"),
+                },
+                1 => RotationPhase::Due,
+                2 => RotationPhase::HalfDone,
+                _ => RotationPhase::Waiting {
+                    due_in: s(60 * (i as u64 % 120)),
+                },
+            };
+            q.consumers = ["a", "b", "c"]
+                .iter()
+                .enumerate()
+                .map(|(k, suffix)| {
+                    let lag = ms(500 + ((i * 31 + k * 977) % 600_000) as u64);
+                    consumer(
+                        &format!("c{i:04}_{suffix}"),
+                        lag,
+                        (lag.as_millis() / 1000) as i64,
+                        ms(300),
+                        q.last_tick_id - 1,
+                        None,
+                        (i64i * 17 + k as i64 * 5) % 10_000,
+                        0,
+                    )
+                })
+                .collect();
+            q
+        })
+        .collect();
+    let workers = (0..12)
+        .map(|i| {
+            let state = [
+                WorkerState::Running,
+                WorkerState::Idle,
+                WorkerState::Running,
+                WorkerState::Backoff,
+            ][i % 4];
+            worker(
+                &format!("worker_{i:02}"),
+                "consumer",
+                &[dbs[i % dbs.len()]],
+                state,
+                s(60 * i as u64),
+            )
+        })
+        .collect();
+    Snapshot {
+        taken_at: taken_at(),
+        deck: "large.ini".into(),
+        read_only: false,
+        databases: dbs
+            .iter()
+            .map(|d| up(d, "localhost", "16.4", Some("3.5")))
+            .collect(),
+        queues,
+        workers,
+        alerts: Vec::new(),
+        logs: logs(500),
+    }
+}
