@@ -5,7 +5,10 @@
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod config;
+pub mod daemon;
 pub mod db;
 pub mod fmt;
 pub mod install;
 pub mod pgq;
+pub mod ticker;

@@ -4,10 +4,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = skydeck::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -200,3 +200,52 @@ fn bench_pgq_quick_reports_consistent_figures() {
         out.status
     );
 }
+
+#[test]
+fn bench_ticker_smallest_run_reports_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args([
+            "bench",
+            "ticker",
+            "--databases",
+            "3",
+            "--queues",
+            "2",
+            "--seconds",
+            "2",
+            "--period",
+            "0.1",
+            "--render-queues",
+            "50",
+            "--json",
+        ])
+        .output()
+        .expect("run skydeck bench ticker");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench ticker failed:\n{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let tickers = v["tickers"].as_array().unwrap();
+    assert_eq!(tickers[0]["ticker"], "skydeck");
+    for t in tickers {
+        for k in ["rounds", "ticks", "rounds_per_sec", "ticks_per_sec"] {
+            assert!(t[k].as_f64().unwrap() > 0.0, "{k} of {}: {t}", t["ticker"]);
+        }
+        // The original's CPU comes from /proc in clock ticks (10 ms): a
+        // tiny run may read 0; skydeck's own comes from getrusage.
+        let cpu = t["cpu_us_per_round"].as_f64().unwrap();
+        if t["ticker"] == "skydeck" {
+            assert!(cpu > 0.0, "{t}");
+        } else {
+            assert!(cpu >= 0.0, "{t}");
+        }
+        // Every round ticks every queue of every database.
+        let rounds = t["rounds"].as_f64().unwrap();
+        let ticks = t["ticks"].as_f64().unwrap();
+        assert!(ticks >= rounds * 2.0 * 0.5, "{t}");
+    }
+    let render = v["render"].as_array().unwrap();
+    assert_eq!(render.len(), 4);
+    assert!(render
+        .iter()
+        .all(|r| r["queues"] == 50 && r["ms"].as_f64().unwrap() > 0.0));
+}

@@ -3,7 +3,7 @@
 //! python3-pgq produces (single and bulk) and consumes with retries.
 //!
 //! These need Debian's `pgqd` and `python3-pgq`; without them the tests say
-//! so and pass, unless `SKYDECK_REQUIRE_ORIGINAL=1` (CI) makes it a failure.
+//! so and pass, unless `SKYDECK_REQUIRE_ALL=1` (CI) makes it a failure.
 
 mod common;
 
@@ -19,8 +19,8 @@ fn have(what: &str, ok: bool) -> bool {
     }
     let msg = format!("{what} is not installed on this machine");
     assert!(
-        std::env::var_os("SKYDECK_REQUIRE_ORIGINAL").is_none(),
-        "{msg}, and SKYDECK_REQUIRE_ORIGINAL is set"
+        std::env::var_os("SKYDECK_REQUIRE_ALL").is_none(),
+        "{msg}, and SKYDECK_REQUIRE_ALL is set"
     );
     eprintln!("SKIPPED: {msg}");
     false

@@ -15,7 +15,7 @@
 //! * After skydeck's run, the scripts re-run against the C extension to
 //!   check the expected files really are its output; that part is skipped
 //!   (loudly) where the extension is not installed, unless
-//!   `SKYDECK_REQUIRE_ORIGINAL=1` (CI) makes it a failure.
+//!   `SKYDECK_REQUIRE_ALL=1` (CI) makes it a failure.
 
 mod common;
 
@@ -200,8 +200,8 @@ async fn sql_golden_files() {
         let msg =
             "the C pgq extension is not installed (Debian: postgresql-15-pgq3), so the expected \
                    files were not re-checked against the original";
-        if std::env::var_os("SKYDECK_REQUIRE_ORIGINAL").is_some() {
-            panic!("{msg}; SKYDECK_REQUIRE_ORIGINAL is set");
+        if std::env::var_os("SKYDECK_REQUIRE_ALL").is_some() {
+            panic!("{msg}; SKYDECK_REQUIRE_ALL is set");
         }
         eprintln!("SKIPPED the re-check against the C extension: {msg}");
         return;

@@ -5,6 +5,7 @@ mod pgbench;
 mod pgq;
 mod proc;
 mod report;
+mod ticker;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -20,10 +21,14 @@ pub enum BenchCommand {
     /// PgQ: insert rates, consumer rate, trigger overhead (pgbench TPC-B),
     /// against the C extension when it is installed.
     Pgq(pgq::PgqBenchArgs),
+    /// The ticker over many databases and queues (ticks/s, CPU per round)
+    /// against the original pgqd, and the console's render time.
+    Ticker(ticker::TickerBenchArgs),
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
     match a.which {
         BenchCommand::Pgq(a) => pgq::run(a).await,
+        BenchCommand::Ticker(a) => ticker::run(a).await,
     }
 }

@@ -1,33 +1,40 @@
-//! `skydeck demo`: the embedded default. Until the console exists it starts
-//! a throwaway cluster with a queue, a table whose changes `logutriga`
-//! turns into events, a producer writing to it, a ticker, and prints the
-//! decoded events as a consumer receives them. Everything is stopped and
-//! removed on exit (Ctrl-C, or after `--duration`).
+//! `skydeck demo`: the embedded default. It starts a throwaway cluster,
+//! installs PgQ, creates queues fed by a table trigger and by direct
+//! inserts, and hosts — under the same supervisor as the daemon — the
+//! ticker, a producer load and consumers (one of them deliberately slow),
+//! then opens the console on it. `--headless --seconds N` runs the same
+//! without the console and prints a summary. Everything it starts is
+//! stopped and removed on exit.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tokio_util::sync::CancellationToken;
+use tokio_postgres::Transaction;
 
-use super::parse_duration;
 use crate::cluster::LocalCluster;
-use crate::pgq::{
-    self, BatchControl, BatchHandler, BatchInfo, Consumer, ConsumerConfig, Event, Payload,
-};
+use crate::daemon::logging::{self, LogBuffer, Output};
+use crate::daemon::{Job, JobContext, JobError, JobFuture, Phase, Policy, Supervisor};
+use crate::fmt::Table;
+use crate::pgq::{self, BatchControl, BatchHandler, BatchInfo, Consumer, ConsumerConfig, Event};
+use crate::ticker::{self, TickerJob};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Stop by itself after this long (default: run until Ctrl-C).
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<String>,
+    /// Run without the console for this long, then print a summary.
+    #[arg(long)]
+    pub headless: bool,
+    /// How long a headless demo runs, in seconds.
+    #[arg(long, default_value_t = 10, requires = "headless")]
+    pub seconds: u64,
     /// Writes per second of the producer.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
 }
 
-const QUEUE: &str = "demo";
-const CONSUMER: &str = "demo_watcher";
+const DB: &str = "demo";
 
 const SETUP: &str = "
 create table public.accounts (
@@ -36,168 +43,376 @@ create table public.accounts (
     balance numeric(12,2) not null default 0
 );
 create trigger accounts_to_queue after insert or update or delete on public.accounts
-    for each row execute procedure pgq.logutriga('demo');
+    for each row execute procedure pgq.logutriga('accounts');
+create table public.audit_log (
+    id      bigserial primary key,
+    happened timestamptz not null default now(),
+    what    text not null
+);
+create trigger audit_to_queue after insert on public.audit_log
+    for each row execute procedure pgq.jsontriga('audit');
 ";
 
-pub async fn run(a: DemoArgs) -> Result<()> {
-    let duration = a.duration.as_deref().map(parse_duration).transpose()?;
-    eprintln!("skydeck demo: starting a throwaway PostgreSQL cluster …");
-    let cluster = tokio::task::spawn_blocking(|| LocalCluster::builder("demo").start())
-        .await
-        .context("starting the demo cluster")??;
-    let result = demo(&cluster, duration, a.rate).await;
-    eprintln!("skydeck demo: stopping and removing the cluster");
-    drop(cluster);
-    result
+/// Writes to the demo tables at a steady rate.
+struct Producer {
+    connstr: String,
+    rate: f64,
+    writes: Arc<AtomicU64>,
 }
 
-async fn demo(cluster: &LocalCluster, duration: Option<Duration>, rate: f64) -> Result<()> {
-    let connstr = cluster.connstr("postgres");
-    let mut admin = crate::db::connect(&connstr).await?;
-    crate::install::install(&mut admin, &[]).await?;
-    pgq::create_queue(&admin, QUEUE).await?;
-    pgq::set_queue_config(&admin, QUEUE, "ticker_max_lag", "500 milliseconds").await?;
-    pgq::set_queue_config(&admin, QUEUE, "ticker_idle_period", "2 seconds").await?;
-    admin
-        .batch_execute(SETUP)
-        .await
-        .context("creating the demo table")?;
-    pgq::register_consumer(&admin, QUEUE, CONSUMER).await?;
-
-    eprintln!("skydeck demo: cluster is up. In another terminal, try:");
-    eprintln!("  skydeck pgq --db \"{connstr}\" queues");
-    eprintln!("  skydeck pgq --db \"{connstr}\" consumers");
-    eprintln!("  psql \"{connstr}\" -c 'select * from public.accounts'");
-    eprintln!("skydeck demo: events as consumer {CONSUMER:?} receives them (Ctrl-C to stop):");
-
-    let stop = CancellationToken::new();
-    {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.cancel();
+impl Job for Producer {
+    fn name(&self) -> &str {
+        "producer"
+    }
+    fn kind(&self) -> &str {
+        "load"
+    }
+    fn fingerprint(&self) -> String {
+        format!("{}", self.rate)
+    }
+    fn run(self: Arc<Self>, ctx: JobContext) -> JobFuture {
+        Box::pin(async move {
+            let c = crate::db::connect(&self.connstr)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            ctx.report(|s| s.databases = vec![DB.into()]);
+            let owners = ["ada", "grace", "linus", "barbara", "ken", "margaret"];
+            let mut rng = 0x2545_f491_4f6c_dd1du64 ^ std::process::id() as u64;
+            let mut next = || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng
+            };
+            let pause = Duration::from_secs_f64(1.0 / self.rate.clamp(0.1, 10_000.0));
+            let q = |e: tokio_postgres::Error| JobError::Retry(crate::db::describe(&e));
+            while !ctx.stop.is_cancelled() {
+                let id = (next() % 50) as i32;
+                let owner = owners[(next() % owners.len() as u64) as usize];
+                let amount = (next() % 10_000) as f64 / 100.0;
+                match next() % 10 {
+                    0 => {
+                        c.execute("delete from public.accounts where id = $1", &[&id])
+                            .await
+                            .map_err(q)?;
+                    }
+                    1 => {
+                        c.execute(
+                            "insert into public.audit_log (what) values ($1)",
+                            &[&format!("{owner} looked at account {id}")],
+                        )
+                        .await
+                        .map_err(q)?;
+                    }
+                    2 => {
+                        pgq::insert_event(
+                            &c,
+                            "notifications",
+                            "mail",
+                            &format!("to={owner}&account={id}"),
+                        )
+                        .await
+                        .map_err(|e| JobError::Retry(e.to_string()))?;
+                    }
+                    _ => {
+                        c.execute(
+                            "insert into public.accounts (id, owner, balance) values ($1, $2, $3::float8) \
+                             on conflict (id) do update \
+                             set balance = accounts.balance + excluded.balance, owner = excluded.owner",
+                            &[&id, &owner, &amount],
+                        )
+                        .await
+                        .map_err(q)?;
+                    }
+                }
+                let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+                ctx.report(|s| s.counters = vec![("writes".into(), n)]);
+                tokio::select! {
+                    _ = ctx.stop.cancelled() => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
             }
-        });
+            Ok(())
+        })
     }
-    if let Some(d) = duration {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(d).await;
-            stop.cancel();
-        });
-    }
-
-    let ticker = tokio::spawn(tick_loop(crate::db::connect(&connstr).await?, stop.clone()));
-    let producer = tokio::spawn(produce(
-        crate::db::connect(&connstr).await?,
-        stop.clone(),
-        rate,
-    ));
-
-    let cfg = ConsumerConfig {
-        idle_sleep: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let mut consumer =
-        Consumer::new(crate::db::connect(&connstr).await?, QUEUE, CONSUMER, cfg).await?;
-    let consumed = consumer.run(&mut Watcher, &stop).await;
-    stop.cancel();
-    let _ = ticker.await;
-    let produced = producer.await.context("producer task")?;
-    consumed?;
-    produced?;
-    Ok(())
 }
 
-/// A minimal in-process pgqd until the ticker subsystem lands.
-async fn tick_loop(client: tokio_postgres::Client, stop: CancellationToken) -> Result<()> {
-    let mut n = 0u64;
-    while !stop.is_cancelled() {
-        pgq::ticker_all(&client).await?;
-        n += 1;
-        if n % 20 == 0 {
-            pgq::retry_maint(&client).await?;
-        }
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-        }
-    }
-    Ok(())
+/// Consumes one queue, optionally slowly, counting what it sees.
+struct DemoConsumer {
+    connstr: String,
+    queue: &'static str,
+    name: &'static str,
+    delay_per_batch: Duration,
+    events: Arc<AtomicU64>,
 }
 
-async fn produce(client: tokio_postgres::Client, stop: CancellationToken, rate: f64) -> Result<()> {
-    let owners = ["ada", "grace", "linus", "barbara", "ken", "margaret"];
-    let mut rng = 0x2545_f491_4f6c_dd1du64 ^ std::process::id() as u64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let pause = Duration::from_secs_f64(1.0 / rate.clamp(0.1, 1000.0));
-    while !stop.is_cancelled() {
-        let id = (next() % 20) as i32;
-        let owner = owners[(next() % owners.len() as u64) as usize];
-        let amount = (next() % 10_000) as f64 / 100.0;
-        if next() % 5 == 0 {
-            client
-                .execute("delete from public.accounts where id = $1", &[&id])
-                .await?;
-        } else {
-            client
-                .execute(
-                    "insert into public.accounts (id, owner, balance) values ($1, $2, $3::float8) \
-                     on conflict (id) do update \
-                     set balance = accounts.balance + excluded.balance, owner = excluded.owner",
-                    &[&id, &owner, &amount],
-                )
-                .await?;
-        }
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(pause) => {}
-        }
-    }
-    Ok(())
+struct Count<'a> {
+    events: &'a AtomicU64,
+    delay: Duration,
+    queue: &'a str,
+    decode_errors: u64,
 }
 
-struct Watcher;
-
-impl BatchHandler for Watcher {
+impl BatchHandler for Count<'_> {
     async fn handle<'a>(
         &'a mut self,
-        _tx: &'a tokio_postgres::Transaction<'_>,
+        _tx: &'a Transaction<'_>,
         batch: &'a BatchInfo,
         events: &'a [Event],
         _ctl: &'a mut BatchControl,
     ) -> pgq::Result<()> {
-        for ev in events {
-            match pgq::decode(QUEUE, batch.batch_id, ev)? {
-                Payload::Row(r) => {
-                    let cols: Vec<String> = r
-                        .columns
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NULL")))
-                        .collect();
-                    println!(
-                        "batch {:>4}  event {:>6}  {:<6} {}  {}",
-                        batch.batch_id,
-                        ev.ev_id,
-                        r.op.as_str(),
-                        r.table.as_deref().unwrap_or("?"),
-                        cols.join(" ")
-                    );
-                }
-                Payload::Other => println!(
-                    "batch {:>4}  event {:>6}  {} {}",
-                    batch.batch_id,
-                    ev.ev_id,
-                    ev.ev_type.as_deref().unwrap_or(""),
-                    ev.ev_data.as_deref().unwrap_or("")
-                ),
+        for e in events {
+            if pgq::decode(self.queue, batch.batch_id, e).is_err() {
+                self.decode_errors += 1;
             }
+        }
+        self.events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
         }
         Ok(())
     }
+}
+
+impl Job for DemoConsumer {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn kind(&self) -> &str {
+        "consumer"
+    }
+    fn fingerprint(&self) -> String {
+        self.queue.to_string()
+    }
+    fn run(self: Arc<Self>, ctx: JobContext) -> JobFuture {
+        Box::pin(async move {
+            let cfg = ConsumerConfig {
+                idle_sleep: Duration::from_secs(1),
+                ..Default::default()
+            };
+            let mut consumer = Consumer::connect(&self.connstr, self.queue, self.name, cfg)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            consumer
+                .register()
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            ctx.report(|s| s.databases = vec![DB.into()]);
+            let mut h = Count {
+                events: &self.events,
+                delay: self.delay_per_batch,
+                queue: self.queue,
+                decode_errors: 0,
+            };
+            let mut batches = 0u64;
+            while !ctx.stop.is_cancelled() {
+                let done = consumer
+                    .process_batch(&mut h)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                let lag = pgq::consumer_info(consumer.client(), Some(self.queue), Some(self.name))
+                    .await
+                    .ok()
+                    .and_then(|v| v.first().map(|c| Duration::from_secs_f64(c.lag.max(0.0))));
+                match done {
+                    Some(_) => {
+                        batches += 1;
+                        let events = self.events.load(Ordering::Relaxed);
+                        let bad = h.decode_errors;
+                        ctx.report(|s| {
+                            s.phase = Phase::Running;
+                            s.lag = lag;
+                            s.counters = vec![
+                                ("batches".into(), batches),
+                                ("events".into(), events),
+                                ("undecodable".into(), bad),
+                            ];
+                        });
+                    }
+                    None => {
+                        ctx.report(|s| {
+                            s.phase = Phase::Idle;
+                            s.lag = lag;
+                        });
+                        tokio::select! {
+                            _ = ctx.stop.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What the demo set up, for the summary and the console.
+pub struct Demo {
+    pub cluster: LocalCluster,
+    pub supervisor: Arc<Supervisor>,
+    pub connstr: String,
+    writes: Arc<AtomicU64>,
+    consumed: Vec<(&'static str, &'static str, Arc<AtomicU64>)>,
+}
+
+/// Start the cluster, the schema and the jobs.
+pub async fn start(rate: f64) -> Result<Demo> {
+    let cluster = tokio::task::spawn_blocking(|| LocalCluster::builder("demo").start())
+        .await
+        .context("starting the demo cluster")??;
+    let admin = cluster
+        .connect("postgres")
+        .await
+        .context("connecting to the demo cluster")?;
+    admin
+        .batch_execute(&format!("create database {DB}"))
+        .await?;
+    let connstr = cluster.connstr(DB);
+    let mut c = crate::db::connect(&connstr).await?;
+    crate::install::install(&mut c, &[]).await?;
+    for q in ["accounts", "audit", "notifications"] {
+        pgq::create_queue(&c, q).await?;
+        pgq::set_queue_config(&c, q, "ticker_max_lag", "500 milliseconds").await?;
+        pgq::set_queue_config(&c, q, "ticker_idle_period", "5 seconds").await?;
+    }
+    // Short rotation so the console shows it happening.
+    pgq::set_queue_config(&c, "accounts", "rotation_period", "30 seconds").await?;
+    c.batch_execute(SETUP)
+        .await
+        .context("creating the demo tables")?;
+
+    let supervisor = Supervisor::new(Policy::default());
+    let settings = ticker::Settings {
+        base_connstr: format!(
+            "host={} port={} user=postgres",
+            cluster.socket_dir().display(),
+            cluster.port()
+        ),
+        database_list: vec![DB.into()],
+        ticker_period: Duration::from_millis(200),
+        retry_period: Duration::from_secs(5),
+        maint_period: Duration::from_secs(10),
+        check_period: Duration::from_secs(10),
+        stats_period: Duration::from_secs(30),
+        ..ticker::Settings::default()
+    };
+    supervisor.add(Arc::new(TickerJob::new("ticker", settings, String::new())));
+    let writes = Arc::new(AtomicU64::new(0));
+    supervisor.add(Arc::new(Producer {
+        connstr: connstr.clone(),
+        rate,
+        writes: writes.clone(),
+    }));
+    let mut consumed = Vec::new();
+    for (queue, name, delay) in [
+        ("accounts", "replica", Duration::ZERO),
+        ("accounts", "slow_reporter", Duration::from_secs(2)),
+        ("audit", "auditor", Duration::ZERO),
+        ("notifications", "mailer", Duration::ZERO),
+    ] {
+        let events = Arc::new(AtomicU64::new(0));
+        supervisor.add(Arc::new(DemoConsumer {
+            connstr: connstr.clone(),
+            queue,
+            name,
+            delay_per_batch: delay,
+            events: events.clone(),
+        }));
+        consumed.push((queue, name, events));
+    }
+    Ok(Demo {
+        cluster,
+        supervisor,
+        connstr,
+        writes,
+        consumed,
+    })
+}
+
+pub async fn run(a: DemoArgs) -> Result<()> {
+    if !a.headless {
+        return super::console::run_demo(a.rate).await;
+    }
+    let buffer = LogBuffer::new(1000);
+    let _guard = logging::init(Output::Stderr(None), -1, &buffer)?;
+    eprintln!("skydeck demo: starting a throwaway PostgreSQL cluster …");
+    let demo = start(a.rate).await?;
+    eprintln!(
+        "skydeck demo: running headless for {} s on {} (try `skydeck pgq --db \"{}\" queues`)",
+        a.seconds,
+        demo.cluster.name(),
+        demo.connstr
+    );
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(a.seconds)) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("skydeck demo: interrupted"),
+    }
+    let summary = summary(&demo).await;
+    demo.supervisor.shutdown(Duration::from_secs(10)).await;
+    print!("{summary}");
+    eprintln!("skydeck demo: stopping and removing the cluster");
+    drop(demo);
+    Ok(())
+}
+
+/// The headless summary: queues, consumers, workers.
+pub async fn summary(demo: &Demo) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "writes by the producer: {}\n\n",
+        demo.writes.load(Ordering::Relaxed)
+    ));
+    if let Ok(c) = crate::db::connect(&demo.connstr).await {
+        if let Ok(qs) = pgq::queue_info(&c, None).await {
+            let mut t = Table::new(["queue", "last_tick", "ticker_lag", "ev/s"]);
+            for q in qs {
+                t.row([
+                    q.queue_name,
+                    q.last_tick_id.to_string(),
+                    crate::fmt::secs(q.ticker_lag),
+                    q.ev_per_sec
+                        .map(|r| format!("{r:.1}"))
+                        .unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            out.push_str(&t.render());
+            out.push('\n');
+        }
+        if let Ok(cs) = pgq::consumer_info(&c, None, None).await {
+            let mut t = Table::new(["queue", "consumer", "events", "lag", "pending"]);
+            for ci in cs {
+                let seen = demo
+                    .consumed
+                    .iter()
+                    .find(|(q, n, _)| *q == ci.queue_name && *n == ci.consumer_name)
+                    .map(|(_, _, e)| e.load(Ordering::Relaxed).to_string())
+                    .unwrap_or_else(|| "-".into());
+                t.row([
+                    ci.queue_name,
+                    ci.consumer_name,
+                    seen,
+                    crate::fmt::secs(ci.lag),
+                    ci.pending_events
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            out.push_str(&t.render());
+            out.push('\n');
+        }
+    }
+    let mut t = Table::new(["worker", "kind", "state", "restarts", "counters"]);
+    for s in demo.supervisor.statuses() {
+        let counters: Vec<String> = s.counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        t.row([
+            s.name,
+            s.kind,
+            format!("{:?}", s.phase).to_lowercase(),
+            s.restarts.to_string(),
+            counters.join(" "),
+        ]);
+    }
+    out.push_str(&t.render());
+    out
 }

@@ -2,10 +2,14 @@
 //! its own file; they print tables for people and JSON (`--json`) for
 //! scripts, and return errors to `main`, which prints them and exits 1.
 
+mod console;
 mod demo;
 mod install;
 mod pgq;
+mod pgqd;
+mod status;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
@@ -13,11 +17,42 @@ use clap::{Args, Parser, Subcommand};
 
 /// skydeck — PgQ queues, cascades and replicas for PostgreSQL, with an
 /// operations console.
+///
+/// Without a command: the full-screen console for the deck (`-c`), hosting
+/// its workers. `--daemon` runs the same workers headless.
 #[derive(Debug, Parser)]
-#[command(name = "skydeck", version, about, propagate_version = true)]
+#[command(name = "skydeck", version, about, long_about, propagate_version = true)]
 pub struct Cli {
+    /// The deck file: `[skydeck]` with `config_list` of job files.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        default_value = "skydeck.ini",
+        global = true
+    )]
+    pub config: PathBuf,
+    /// Run the deck's workers headless: log to the deck's logfile, keep a
+    /// pidfile; SIGHUP reloads, SIGINT/SIGTERM stop.
+    #[arg(long, conflicts_with_all = ["stop", "reload", "kill"])]
+    pub daemon: bool,
+    /// Stop the running daemon of this deck, letting workers finish (SIGINT).
+    #[arg(long, conflicts_with_all = ["reload", "kill"])]
+    pub stop: bool,
+    /// Make the running daemon re-read its deck (SIGHUP).
+    #[arg(long, conflicts_with = "kill")]
+    pub reload: bool,
+    /// Stop the running daemon fast (SIGTERM).
+    #[arg(long)]
+    pub kill: bool,
+    /// Console: refuse every action that changes state.
+    #[arg(long)]
+    pub read_only: bool,
+    /// More logging (-v debug, -vv trace).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,11 +62,35 @@ pub enum Command {
     /// PgQ queue administration, producing and consuming (qadmin's
     /// non-interactive half).
     Pgq(pgq::PgqArgs),
+    /// The ticker and maintenance daemon alone, in the foreground: a drop-in
+    /// for the original pgqd (same pgqd.ini).
+    Pgqd(pgqd::PgqdArgs),
+    /// Pause, resume or restart a worker of the running daemon or console of
+    /// the deck (`-c`).
+    Worker {
+        #[arg(value_enum)]
+        what: WorkerCommand,
+        /// The worker (job) name, as `skydeck status` lists it.
+        name: String,
+    },
+    /// What the running daemon of the deck (`-c`) is doing.
+    Status {
+        /// Print the status file's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a throwaway local PostgreSQL with a queue, a producer and a
     /// consumer, and watch events flow. Everything is removed on exit.
     Demo(demo::DemoArgs),
     /// Benchmarks against the original (figures and same-run ratios).
     Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum WorkerCommand {
+    Pause,
+    Resume,
+    Restart,
 }
 
 /// Where to connect: `--db`, else the libpq environment (PGHOST, …).
@@ -58,13 +117,79 @@ impl DbArgs {
     }
 }
 
+/// Plain warnings on stderr, for commands that do not set up logging of
+/// their own.
+fn init_stderr_warnings() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Install(a) => install::run(a).await,
-        Command::Pgq(a) => pgq::run(a).await,
-        Command::Demo(a) => demo::run(a).await,
-        Command::Bench(a) => crate::bench::run(a).await,
+    let signal = if cli.stop {
+        Some(libc::SIGINT)
+    } else if cli.reload {
+        Some(libc::SIGHUP)
+    } else if cli.kill {
+        Some(libc::SIGTERM)
+    } else {
+        None
+    };
+    if let Some(sig) = signal {
+        let deck = crate::config::Deck::load(&cli.config)?;
+        let path = crate::daemon::run::pidfile_path(&deck);
+        let pid = crate::daemon::pidfile::signal(&path, sig)?;
+        eprintln!(
+            "sent {} to skydeck (pid {pid})",
+            match sig {
+                libc::SIGINT => "stop (SIGINT)",
+                libc::SIGHUP => "reload (SIGHUP)",
+                _ => "kill (SIGTERM)",
+            }
+        );
+        return Ok(());
     }
+    if cli.daemon {
+        return crate::daemon::run::run_daemon(&cli.config, cli.verbose as i32).await;
+    }
+    // pgqd, the demo and the console set up logging of their own.
+    if !matches!(
+        cli.command,
+        None | Some(Command::Pgqd(_)) | Some(Command::Demo(_))
+    ) {
+        init_stderr_warnings();
+    }
+    match cli.command {
+        None => console::run(&cli.config, cli.read_only, cli.verbose as i32).await,
+        Some(Command::Pgqd(a)) => pgqd::run(a).await,
+        Some(Command::Status { json }) => status::run(&cli.config, json),
+        Some(Command::Worker { what, name }) => worker(&cli.config, what, name).await,
+        Some(Command::Install(a)) => install::run(a).await,
+        Some(Command::Pgq(a)) => pgq::run(a).await,
+        Some(Command::Demo(a)) => demo::run(a).await,
+        Some(Command::Bench(a)) => crate::bench::run(a).await,
+    }
+}
+
+/// `skydeck worker pause|resume|restart NAME`: through the control socket.
+async fn worker(deck: &std::path::Path, what: WorkerCommand, worker: String) -> Result<()> {
+    use skydeck_ui::model::Action;
+    let d = crate::config::Deck::load(deck)?;
+    let sock = crate::daemon::control::socket_path(&crate::daemon::run::pidfile_path(&d));
+    let action = match what {
+        WorkerCommand::Pause => Action::PauseWorker { worker },
+        WorkerCommand::Resume => Action::ResumeWorker { worker },
+        WorkerCommand::Restart => Action::RestartWorker { worker },
+    };
+    let r = crate::daemon::control::request(&sock, &action)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    if !r.ok {
+        return Err(anyhow!(r.message));
+    }
+    println!("{}", r.message);
+    Ok(())
 }
 
 /// Parse a duration as Skytools config and options take them: a number of

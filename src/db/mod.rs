@@ -159,6 +159,52 @@ pub async fn connect_config(config: &Config, label: &str) -> Result<Client, DbEr
     Ok(client)
 }
 
+/// Connect and forward the server's notifications (`NOTIFY`) to the
+/// returned channel; it closes when the connection does.
+pub async fn connect_with_notifications(
+    connstr: &str,
+) -> Result<
+    (
+        Client,
+        tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+    ),
+    DbError,
+> {
+    let mut config: Config =
+        connstr
+            .parse()
+            .map_err(|e: tokio_postgres::Error| DbError::BadConnstr {
+                connstr: mask_connstr(connstr),
+                message: e.to_string(),
+            })?;
+    if config.get_application_name().is_none() {
+        config.application_name("skydeck");
+    }
+    let (client, mut conn) = config.connect(NoTls).await.map_err(|e| DbError::Connect {
+        connstr: mask_connstr(connstr),
+        cause: e,
+    })?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let msg = std::future::poll_fn(|cx| conn.poll_message(cx)).await;
+            match msg {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    // The receiver may be gone; keep serving the client.
+                    let _ = tx.send(n);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!("connection closed: {}", describe(&e));
+                    break;
+                }
+                None => break,
+            }
+        }
+    });
+    Ok((client, rx))
+}
+
 /// Build a connection string from the libpq environment variables
 /// (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGAPPNAME, PGSSLMODE),
 /// for commands run without `--db`.

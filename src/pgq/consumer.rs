@@ -114,6 +114,9 @@ pub struct Consumer {
     name: String,
     cfg: ConsumerConfig,
     stmts: Stmts,
+    /// Tick notifications (see [`crate::ticker::tick_channel`]), when the
+    /// consumer connected itself and listens.
+    wakeups: Option<tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -167,7 +170,77 @@ impl Consumer {
             name: name.to_string(),
             cfg,
             stmts,
+            wakeups: None,
         })
+    }
+
+    /// Connect, and listen on the queue's tick channel so that
+    /// [`Consumer::run`] wakes as soon as skydeck's ticker ticks the queue
+    /// (with another ticker, such as the original pgqd, it polls every
+    /// `idle_sleep` as before).
+    pub async fn connect(
+        connstr: &str,
+        queue: &str,
+        name: &str,
+        cfg: ConsumerConfig,
+    ) -> Result<Consumer> {
+        let (client, rx) = crate::db::connect_with_notifications(connstr).await?;
+        let mut c = Consumer::new(client, queue, name, cfg).await?;
+        c.listen().await?;
+        c.wakeups = Some(rx);
+        Ok(c)
+    }
+
+    async fn listen(&self) -> Result<()> {
+        let row = self
+            .client
+            .query_opt(
+                "select queue_id from pgq.queue where queue_name = $1",
+                &[&self.queue],
+            )
+            .await
+            .map_err(|e| DbError::query(self.ctx("looking up the queue"), e))?;
+        let Some(row) = row else {
+            return Err(super::PgqError::NoSuchQueue(self.queue.clone()));
+        };
+        let id: i32 = row.get(0);
+        let channel = crate::ticker::tick_channel(id);
+        self.client
+            .batch_execute(&format!("listen {}", crate::db::quote_ident(&channel)))
+            .await
+            .map_err(|e| DbError::query(self.ctx(&format!("listen {channel}")), e))?;
+        Ok(())
+    }
+
+    /// Wait until the next tick notification, `idle_sleep`, or `stop`,
+    /// whichever comes first; false when stopped.
+    async fn idle(&mut self, stop: &CancellationToken) -> bool {
+        let sleep = tokio::time::sleep(self.cfg.idle_sleep);
+        match self.wakeups.as_mut() {
+            Some(rx) => {
+                tokio::select! {
+                    _ = stop.cancelled() => return false,
+                    _ = sleep => {}
+                    n = rx.recv() => {
+                        if n.is_none() {
+                            // The connection is gone; the next query says why.
+                            self.wakeups = None;
+                        }
+                        // Several ticks may have queued up: one wake is enough.
+                        if let Some(rx) = self.wakeups.as_mut() {
+                            while rx.try_recv().is_ok() {}
+                        }
+                    }
+                }
+            }
+            None => {
+                tokio::select! {
+                    _ = stop.cancelled() => return false,
+                    _ = sleep => {}
+                }
+            }
+        }
+        true
     }
 
     pub fn queue(&self) -> &str {
@@ -352,8 +425,8 @@ impl Consumer {
         }))
     }
 
-    /// Process batches until `stop` is cancelled, sleeping `idle_sleep`
-    /// when none is ready. A batch in progress is finished, never cut
+    /// Process batches until `stop` is cancelled, waiting for a tick
+    /// notification (or `idle_sleep` at most) when none is ready. A batch in progress is finished, never cut
     /// short: cancellation is looked at between batches and while idle.
     /// Returns the number of batches processed.
     pub async fn run<H: BatchHandler>(
@@ -366,9 +439,8 @@ impl Consumer {
             match self.process_batch(handler).await? {
                 Some(_) => n += 1,
                 None => {
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(self.cfg.idle_sleep) => {}
+                    if !self.idle(stop).await {
+                        break;
                     }
                 }
             }

@@ -1,0 +1,133 @@
+//! The console as a whole, in a real terminal: `skydeck demo` runs inside
+//! tmux; the test reads the screen, switches views, runs a `:` command,
+//! confirms it, sees the result, quits (confirming that the hosted workers
+//! stop) and checks that everything was cleaned up and the terminal
+//! restored. Needs tmux (CI installs it).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    fn start(cmd: &str) -> Tmux {
+        let session = format!("skydeck-test-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "140", "-y", "40"])
+            // Keep the pane after the program exits, to read its last words.
+            .arg(format!("{cmd}; echo EXITED=$?; sleep 30"))
+            .env_remove("TMUX")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Tmux { session }
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux")
+                .args(["send-keys", "-t", &self.session, k])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "tmux send-keys {k}");
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("{what:?} did not appear within {timeout:?}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+#[test]
+fn console_in_a_real_terminal() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("SKYDECK_REQUIRE_ALL").is_none(),
+            "tmux is needed to drive the console in a terminal"
+        );
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_skydeck");
+    let t = Tmux::start(&format!("{bin} demo"));
+
+    // Overview: the demo database is up and its workers run.
+    let s = t.wait_for("6 workers", Duration::from_secs(60));
+    assert!(s.contains("Overview") && s.contains("Workers"), "{s}");
+    t.wait_for("ticker", Duration::from_secs(30));
+
+    // Queues view, by key.
+    t.keys(&["2"]);
+    let s = t.wait_for("Consumers of accounts", Duration::from_secs(30));
+    assert!(
+        s.contains("notifications") && s.contains("slow_reporter"),
+        "{s}"
+    );
+
+    // A command with completion, confirmed.
+    t.keys(&[":", "tick acc", "Tab", "Enter"]);
+    let s = t.wait_for("Tick queue?", Duration::from_secs(30));
+    assert!(s.contains("tick queue accounts in demo"), "{s}");
+    t.keys(&["y"]);
+    t.wait_for("✓ tick queue accounts in demo", Duration::from_secs(30));
+
+    // Workers and Logs views.
+    t.keys(&["3"]);
+    let s = t.wait_for("Restarts", Duration::from_secs(30));
+    assert!(s.contains("producer") && s.contains("load"), "{s}");
+    t.keys(&["4"]);
+    t.wait_for("pgq version ok", Duration::from_secs(30));
+
+    // Quit: asks, names the workers it will stop; then everything goes.
+    t.keys(&["q"]);
+    let s = t.wait_for("quit", Duration::from_secs(30));
+    assert!(
+        s.contains("6"),
+        "the quit prompt names the hosted workers: {s}"
+    );
+    t.keys(&["y"]);
+    let s = t.wait_for("EXITED=", Duration::from_secs(60));
+    assert!(s.contains("EXITED=0"), "{s}");
+    assert!(s.contains("stopped and removed the cluster"), "{s}");
+    // The alternate screen is gone: the console's frame is not on screen.
+    assert!(!s.contains("Consumers of accounts"), "{s}");
+}
