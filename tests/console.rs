@@ -21,7 +21,9 @@ impl Tmux {
     }
 
     fn start(cmd: &str) -> Tmux {
-        let session = format!("skydeck-test-{}", std::process::id());
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("skydeck-test-{}-{n}", std::process::id());
         let ok = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", "140", "-y", "40"])
             // Keep the pane after the program exits, to read its last words.
@@ -130,4 +132,99 @@ fn console_in_a_real_terminal() {
     assert!(s.contains("stopped and removed the cluster"), "{s}");
     // The alternate screen is gone: the console's frame is not on screen.
     assert!(!s.contains("Consumers of accounts"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_on_a_deck_hosts_its_workers() {
+    if !Tmux::available() {
+        assert!(
+            std::env::var_os("SKYDECK_REQUIRE_ALL").is_none(),
+            "tmux is needed"
+        );
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let cluster = skydeck::cluster::LocalCluster::builder("console_deck")
+        .start()
+        .unwrap();
+    let admin = cluster.connect("postgres").await.unwrap();
+    admin.batch_execute("create database app").await.unwrap();
+    let mut app = cluster.connect("app").await.unwrap();
+    skydeck::install::install(&mut app, &[]).await.unwrap();
+    skydeck::pgq::create_queue(&app, "orders").await.unwrap();
+    skydeck::pgq::register_consumer(&app, "orders", "mailer")
+        .await
+        .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("skydeck-console-deck-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("jobs")).unwrap();
+    let deck = dir.join("skydeck.ini");
+    std::fs::write(
+        &deck,
+        "[skydeck]\nconfig_list = jobs/*.ini\nrefresh_period = 0.3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("jobs/ticker.ini"),
+        format!(
+            "[pgqd]\nbase_connstr = host={} port={} user=postgres\ndatabase_list = app\nticker_period = 0.2\n",
+            cluster.socket_dir().display(),
+            cluster.port()
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_skydeck");
+    let t = Tmux::start(&format!("{bin} -c {}", deck.display()));
+    let s = t.wait_for("1 queues", Duration::from_secs(60));
+    assert!(s.contains("app") && s.contains("up"), "{s}");
+
+    // The console holds the deck's pidfile: a daemon for it is refused.
+    let o = Command::new(bin)
+        .args(["--daemon", "-c"])
+        .arg(&deck)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already running"));
+    // `skydeck status` sees the console's workers.
+    let o = Command::new(bin)
+        .args(["status", "-c"])
+        .arg(&deck)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("skydeck console") && text.contains("ticker"),
+        "{text}"
+    );
+    // The CLI acts on the console's workers through the control socket.
+    let o = Command::new(bin)
+        .args(["worker", "pause", "ticker", "-c"])
+        .arg(&deck)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    t.keys(&["3"]);
+    t.wait_for("paused", Duration::from_secs(30));
+    // And from the console's own command line.
+    t.keys(&[":", "resume worker ticker", "Enter"]);
+    t.wait_for("Resume", Duration::from_secs(30));
+    t.keys(&["y"]);
+    t.wait_for("✓", Duration::from_secs(30));
+    // The consumer shows in the Queues view.
+    t.keys(&["2"]);
+    t.wait_for("mailer", Duration::from_secs(30));
+
+    t.keys(&["q"]);
+    t.wait_for("quit", Duration::from_secs(30));
+    t.keys(&["y"]);
+    let s = t.wait_for("EXITED=", Duration::from_secs(60));
+    assert!(s.contains("EXITED=0"), "{s}");
+    assert!(!dir.join("skydeck.pid").exists(), "pidfile left behind");
+    assert!(
+        !dir.join("skydeck.sock").exists(),
+        "control socket left behind"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
