@@ -15,6 +15,24 @@
 --   pgq_tgcache.h<relid>  small, read on every row (first trigger of the
 --                         table to get there; others: h<relid>_<name hash>)
 --   pgq_tgcache.f<relid>_<hash of trigger name>  full plan, a text[] literal
+-- and for the trigger in the table-wide slot, the same facts laid out for
+-- the first tier below: pgq_tgcache.t<relid>.
+--
+-- Cost.  PL/pgSQL prepares every expression it evaluates once per
+-- transaction (and per function: each trigger has its own copy of the
+-- trigger function), so with one row per transaction the number and size of
+-- the expressions reached cost more than the data.  Hence three tiers:
+--   1. pgq._tg_hot_l/_j/_s: one call, shared by all tables, that checks the
+--      t entry with a single comparison and builds the event from the row
+--      text with plain string functions, for rows a regular expression
+--      proves need no parsing (no quotes inside values, no comma in one;
+--      logutriga: nothing to encode but ':', '+' and blanks);
+--   2. the rest of the trigger function: the h entry, other stamp modes,
+--      local role, rows that need parsing or encoding, backup; it also
+--      revalidates the entries when the stamp moved;
+--   3. pgq._tg_fire: every argument and option, row by row.
+-- Each tier's output is the C triggers' (tests/sql/trigger_fast.sql pins the
+-- first tier's boundaries).
 -- The C triggers drop such a cache from a relcache invalidation callback.
 -- PL/pgSQL has no callbacks, but a changed table reaches this backend only
 -- through a rebuild of its relation descriptor (own DDL at command end, other
@@ -27,6 +45,8 @@
 -- query compares a fingerprint of the table and the trigger arguments, and
 -- only a real difference rebuilds the plan.  None of the trigger's own
 -- catalog queries touch pg_class_oid_index, so they never move the count.
+-- (A rolled-back subtransaction takes its set_config() calls with it; the
+-- older entry that comes back holds an older stamp, right or refused.)
 --
 -- The cache lives in memory the session user can write, so nothing in it is
 -- ever executed as SQL: override expressions (ev_*=, when=) are tokenized
@@ -602,7 +622,24 @@ $$;
 --   format() slots, for WHERE  21 J: F when row_to_json renders every
 --   column as C does, P when the row is built column by column  22 J:
 --   JSON keys, chr(30)-separated  23 J: per column b bool, i/l integer,
---   D date, T timestamp, Z timestamptz, s string
+--   D date, T timestamp, Z timestamptz, s string  24 first tier pattern
+--   (L, S)  25 operations on the first tier (initials)  26 S: quoted
+--   column names, chr(30)-separated
+--
+-- First tier entry, GUC pgq_tgcache.t<relid>: fields of the hot entry in
+-- the table-wide slot, rearranged for pgq._tg_hot_* (see _tg_put; a new
+-- layout needs a new name: sessions keep their settings across upgrades):
+--   1 what the entry is valid for, chr(30)-separated: stamp, reset time,
+--   track_counts, whether session_replication_role is not local, kind,
+--   trigger name (- unless the stamp mode is G)  2 database oid  3 N or R
+--   4 queue  5..7 ev_type for INSERT, UPDATE, DELETE, empty when not on
+--   the first tier  8 ev_extra1  9 UPDATE: L: a format() template that
+--   rebuilds the new row's text up to the last key column from its
+--   comma-separated pieces; J: how many pieces to cut off the end for that
+--   10 pattern (L, S)  11 format() template of the data (L, S)  12 S: of
+--   the key condition  13 S: quoted column names, chr(30)-separated
+--   14 S: key column positions between commas (,1,3,)
+-- (split_part() walks an entry from its start: short fields first)
 --
 -- Full plan, GUC pgq_tgcache.f<relid>_<hash>, a text[]:
 --   1 hash as in the hot entry  2 trigger name  3 kind  4 -  5 argument text
@@ -627,6 +664,37 @@ $$;
 -- is invalidated, a renamed schema shows up once something makes this
 -- backend rebuild the table's descriptor.
 -- ----------------------------------------------------------------------
+
+-- Store the hot entry; the table-wide slot also feeds the first tier.
+create or replace function pgq._tg_put(hslot text, relid oid, hs text)
+returns void language plpgsql stable as $$
+declare
+    h text[] := string_to_array(hs, chr(31));
+    n integer := h[5]::integer;
+    p integer;
+    key text;
+begin
+    perform set_config(hslot, hs, false);
+    if hslot = 'pgq_tgcache.h' || relid::text then
+        select coalesce(max(x::integer), 0) into p from unnest(string_to_array(h[8], ',')) x;
+        if h[3] = 'J' then
+            key := (n - p)::text;
+        else
+            select coalesce(string_agg('%' || i::text || '$s', ','), '')
+                   || case when p < n and p > 0 then ',' else '' end
+              into key from generate_series(1, p) i;
+        end if;
+        perform set_config('pgq_tgcache.t' || relid::text, array_to_string(array[
+                case when h[10] = 'G'
+                     then concat_ws(chr(30), h[1], h[12], 'on', 't', h[3], h[2]) else '-' end,
+                h[11], h[18], h[13],
+                case when strpos(h[25], 'I') > 0 then h[14] else '' end,
+                case when strpos(h[25], 'U') > 0 then h[15] else '' end,
+                case when strpos(h[25], 'D') > 0 then h[16] else '' end,
+                h[17], key, h[24], h[6], h[20], h[26], ',' || h[8] || ','], chr(31)), false);
+    end if;
+end;
+$$;
 
 -- Build both entries from the catalogs; argument errors surface here.
 create or replace function pgq._tg_fill(kind text, relid oid, tgname text, args text[],
@@ -661,6 +729,11 @@ declare
     pklist text;
     pkjson text;
     pkpos text := '';
+    pmax integer := 0;
+    fld text;
+    t1ops text := '';
+    t1pat text;
+    krow text;
     urln text[] := '{}';
     jsn text[] := '{}';
     idn text[] := '{}';
@@ -798,6 +871,7 @@ begin
                     pkpos := pkpos || ',';
                 end if;
                 pkpos := pkpos || i::text;
+                pmax := i;
                 if substr(eq, i, 1) <> 'x' then
                     ufast := false;
                 end if;
@@ -821,17 +895,6 @@ begin
             tmpl := tmpl || replace(urln[i], '%', '%%') || '%' || i::text || '$s';
         end if;
     end loop;
-
-    if strpos(skm, '1') > 0 then
-        jfast := false;
-    end if;
-    if strpos(flags, 'I') > 0 then
-        ufast := false;
-    end if;
-    -- BEFORE UPDATE needs the stale generated values C sees (NEW has NULLs)
-    if strpos(gen, '1') > 0 then
-        ufast := false;
-    end if;
 
     if strpos(skm, '1') > 0 then
         jfast := false;
@@ -880,10 +943,62 @@ begin
     if strpos(flags, 'S') > 0 and tg_when = 'AFTER' then
         hot := '';
     end if;
-    -- the chr(31)-separated entry cannot hold these
+    -- the chr(31)-separated entry cannot hold these (nor sqltriga's column
+    -- list, which the first tier splits at chr(30))
+    if kind = 'S' and array_to_string(idn, '') ~ E'[\x1e\x1f]' then
+        hot := '';
+        scols := '';
+        stmpl := '';
+        swhere := '';
+    end if;
     if strpos(tgname, chr(31)) > 0 or strpos(pklist, chr(31)) > 0 or strpos(queue, chr(31)) > 0
        or strpos(nsp || tbl, chr(31)) > 0 then
         hot := '';
+    end if;
+
+    -- First tier (pgq._tg_hot_*): the operations it takes (t1ops) and a
+    -- regular expression that the row text, after the operation's initial,
+    -- must match for the event to be built by plain string functions
+    -- (jsontriga needs none).  It depends on the table's shape only, so
+    -- tables share its compiled form (the backend caches 32 of them).
+    if hot <> '' and n > 0 and strpos(flags, 'B') = 0 and (kind <> 'J' or jfast) then
+        t1ops := case when strpos(hot, 'INSERT') > 0 then 'I' else '' end
+                 || case when strpos(hot, 'UPDATE') > 0 then 'U' else '' end
+                 || case when strpos(hot, 'DELETE') > 0 then 'D' else '' end;
+        if kind = 'L' then
+            -- values that need nothing but ':', '+' and ' ' encoded: commas
+            -- only between values, quotes only around them (the ones that
+            -- hold blanks), and never two quotes in a row (an empty value,
+            -- or a quote in a value)
+            t1pat := '^[' || t1ops || E']\\((?:[-A-Za-z0-9_.:+,]|"[-A-Za-z0-9_.:+ ]+"(?!"))*\\)$';
+        elsif kind = 'S' then
+            -- any value without quote, backslash, parenthesis or chr(2), no
+            -- comma in quotes and never two quotes in a row; UPDATE and
+            -- DELETE: no NULL among the key values (UPDATE matches the new
+            -- row's text followed by the old one's)
+            fld := E'(?:[^"\\\\(),\x02]*|"[^"\\\\(),\x02]+")';
+            t1pat := E'(?:[^"\\\\()\x02]|"[^"\\\\(),\x02]+"(?!"))*\\)$';
+            if pkpos <> '' and pmax <= 100 then
+                krow := '';
+                for i in 1 .. pmax loop
+                    if i > 1 then
+                        krow := krow || ',';
+                    end if;
+                    if substr(pkm, i, 1) = '1' then
+                        krow := krow || E'(?:[^"\\\\(),\x02]+|"[^"\\\\(),\x02]+")';
+                    else
+                        krow := krow || fld;
+                    end if;
+                end loop;
+                krow := krow || '(?:,' || fld || E')*\\)';
+            else
+                t1ops := replace(replace(t1ops, 'D', ''), 'U', '');
+            end if;
+            t1pat := concat_ws('|',
+                         case when strpos(t1ops, 'I') > 0 then E'^I\\(' || t1pat end,
+                         case when strpos(t1ops, 'U') > 0 then E'^U\\(' || krow || E'\\(' || t1pat end,
+                         case when strpos(t1ops, 'D') > 0 then E'^D\\(' || krow || '$' end);
+        end if;
     end if;
 
     jtab := '"table":[' || to_json(nsp)::text || ',' || to_json(tbl)::text || '],"pkey":' || pkjson || '}';
@@ -914,8 +1029,10 @@ begin
             swhere,
             case when kind = 'J' then case when jfast then 'F' else 'P' end else '' end,
             case when kind = 'J' then jkeys else '' end,
-            case when kind = 'J' then jk2 else '' end], chr(31));
-    perform set_config(hslot, hs, false);
+            case when kind = 'J' then jk2 else '' end,
+            coalesce(nullif(t1pat, ''), '^$'), t1ops,
+            case when kind = 'S' then array_to_string(idn, chr(30)) else '' end], chr(31));
+    perform pgq._tg_put(hslot, relid, hs);
     return hs;
 end;
 $$;
@@ -936,7 +1053,7 @@ begin
         hs := current_setting(hslot, true);
     end if;
     h := string_to_array(hs, chr(31));
-    if h[2] = tname and h[3] = kind and cardinality(h) = 23 then
+    if h[2] = tname and h[3] = kind and cardinality(h) = 26 then
         -- counts frozen by track_counts = off prove nothing
         if h[10] <> '' and current_setting('track_counts') = 'on' and h[1] = pgq._tg_key(h[10], h[11])
            and h[12] = coalesce(pg_catalog.pg_stat_get_db_stat_reset_time(h[11]::oid)::text, '') then
@@ -949,7 +1066,7 @@ begin
             h[1] := case when h[10] = '' then '' else pgq._tg_key(h[10], h[11]) end;
             h[12] := coalesce(pg_catalog.pg_stat_get_db_stat_reset_time(h[11]::oid)::text, '');
             hs := array_to_string(h, chr(31));
-            perform set_config(hslot, hs, false);
+            perform pgq._tg_put(hslot, relid, hs);
             return hs;
         end if;
     end if;
@@ -1454,6 +1571,184 @@ end;
 $$;
 
 -- ----------------------------------------------------------------------
+-- First tier of the triggers: one call that checks the first tier entry
+-- and queues the event straight from the row text (nr: new row, orow: old
+-- row, so NULL for INSERT and DELETE respectively).  NULL when it did
+-- nothing, else N or R: the trigger returns NULL or the row.
+--
+-- Few statements and few expression nodes: PL/pgSQL sets up every
+-- expression once per transaction and function, and in short transactions
+-- that setup is most of the cost.  The trigger functions are compiled once
+-- per trigger, these helpers once per session, so a transaction writing to
+-- several tables pays for their setup once, and only for the branches it
+-- runs.  The stamp test is _tg_key's mode G (a T stamp or none never
+-- equals it); other modes, a foreign slot owner, local role and rows with
+-- anything special go to the triggers' second tier, which also refreshes
+-- the stamp.
+-- ----------------------------------------------------------------------
+create or replace function pgq._tg_hot_l(relid oid, tgname text, nr text, orow text)
+returns text language plpgsql stable as $$
+declare
+    v text;
+    ev bigint;
+begin
+    v := current_setting('pgq_tgcache.t' || relid::text, true);
+    -- (the '0' keeps an entry emptied by RESET from failing the cast)
+    if split_part(v, E'\x1f', 1) is distinct from format(E'%s\x1e%s\x1e%s\x1e%s\x1eL\x1e%s',
+            pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
+            + pg_stat_get_xact_numscans('pg_catalog.pg_class_oid_index'::regclass),
+            pg_stat_get_db_stat_reset_time(('0' || split_part(v, E'\x1f', 2))::oid), current_setting('track_counts'),
+            current_setting('session_replication_role') <> 'local', tgname) then
+        return null;
+    end if;
+    -- The pattern left nothing to encode but ':', '+' and blanks (runs of
+    -- them, char(n) padding, eight at a time); every value gets its '='
+    -- (the opening parenthesis gives the first one) and a bare '=' is NULL,
+    -- which format() prints as nothing: a bare name.
+    if orow is null then
+        if ('I' || nr) ~ split_part(v, E'\x1f', 10) then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 5),
+                      format(split_part(v, E'\x1f', 11), variadic string_to_array(replace(replace(replace(replace(
+                          replace(replace(replace(replace(nr, '"', ''), '+', '%2b'), ':', '%3a'),
+                          '        ', '++++++++'), ' ', '+'), '(', '='), ',', ',='), ')', ''), ',', '=')),
+                      split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    elsif nr is null then
+        if ('D' || orow) ~ split_part(v, E'\x1f', 10) then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 7),
+                      format(split_part(v, E'\x1f', 11), variadic string_to_array(replace(replace(replace(replace(
+                          replace(replace(replace(replace(orow, '"', ''), '+', '%2b'), ':', '%3a'),
+                          '        ', '++++++++'), ' ', '+'), '(', '='), ',', ',='), ')', ''), ',', '=')),
+                      split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    -- the key must not change: the old row starts with the new one's text
+    -- up to the last key column (the pattern proved its commas separate)
+    elsif ('U' || nr) ~ split_part(v, E'\x1f', 10)
+          and starts_with(orow, format(split_part(v, E'\x1f', 9), variadic string_to_array(nr, ','))) then
+        ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 6),
+                  format(split_part(v, E'\x1f', 11), variadic string_to_array(replace(replace(replace(replace(
+                      replace(replace(replace(replace(nr, '"', ''), '+', '%2b'), ':', '%3a'),
+                      '        ', '++++++++'), ' ', '+'), '(', '='), ',', ',='), ')', ''), ',', '=')),
+                  split_part(v, E'\x1f', 8), null, null, null);
+        return split_part(v, E'\x1f', 3);
+    end if;
+    return null;
+end;
+$$;
+
+-- jsontriga: the rows' row_to_json texts, for tables row_to_json renders
+-- as C does.
+create or replace function pgq._tg_hot_j(relid oid, tgname text, jn text, jo text)
+returns text language plpgsql stable as $$
+declare
+    v text;
+    ev bigint;
+begin
+    v := current_setting('pgq_tgcache.t' || relid::text, true);
+    if split_part(v, E'\x1f', 1) is distinct from format(E'%s\x1e%s\x1e%s\x1e%s\x1eJ\x1e%s',
+            pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
+            + pg_stat_get_xact_numscans('pg_catalog.pg_class_oid_index'::regclass),
+            pg_stat_get_db_stat_reset_time(('0' || split_part(v, E'\x1f', 2))::oid), current_setting('track_counts'),
+            current_setting('session_replication_role') <> 'local', tgname) then
+        return null;
+    end if;
+    if jo is null then
+        if split_part(v, E'\x1f', 5) <> '' then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 5), jn,
+                                   split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    elsif jn is null then
+        if split_part(v, E'\x1f', 7) <> '' then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 7), jo,
+                                   split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    -- the old row starts with the new one's text up to the last key column:
+    -- cutting pieces at commas off the end only keeps more of the row when
+    -- a value holds a comma, which makes the test stricter
+    elsif split_part(v, E'\x1f', 6) <> ''
+          and starts_with(jo || ',', array_to_string(trim_array(string_to_array(jn, ','),
+                                                                split_part(v, E'\x1f', 9)::integer) || ''::text, ',')) then
+        ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 6), jn,
+                               split_part(v, E'\x1f', 8), null, null, null);
+        return split_part(v, E'\x1f', 3);
+    end if;
+    return null;
+end;
+$$;
+
+-- sqltriga.  The values are quoted by format()'s %L (quote_literal); on
+-- INSERT a NULL travels as chr(2) to come out as C's lowercase null (the
+-- pattern keeps chr(2) and parentheses out of the values), and the closing
+-- parenthesis becomes a comma that keeps the one field of a one-column NULL
+-- row.  An UPDATE lists the columns whose text changed (all of them compare
+-- as text, or the update is not on the first tier).
+create or replace function pgq._tg_hot_s(relid oid, tgname text, nr text, orow text)
+returns text language plpgsql stable as $$
+declare
+    v text;
+    ev bigint;
+    vn text[];
+    vo text[];
+    cols text[];
+    setl text := '';
+    i integer;
+begin
+    v := current_setting('pgq_tgcache.t' || relid::text, true);
+    if split_part(v, E'\x1f', 1) is distinct from format(E'%s\x1e%s\x1e%s\x1e%s\x1eS\x1e%s',
+            pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
+            + pg_stat_get_xact_numscans('pg_catalog.pg_class_oid_index'::regclass),
+            pg_stat_get_db_stat_reset_time(('0' || split_part(v, E'\x1f', 2))::oid), current_setting('track_counts'),
+            current_setting('session_replication_role') <> 'local', tgname) then
+        return null;
+    end if;
+    if orow is null then
+        if ('I' || nr) ~ split_part(v, E'\x1f', 10) then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 5),
+                      replace(format(split_part(v, E'\x1f', 11), variadic array_replace(string_to_array(
+                          replace(replace(replace(nr, '"', ''), '(', ''), ')', ','), ',', ''), null, E'\x02')),
+                          E'\'\x02\'', 'null'),
+                      split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    elsif nr is null then
+        if ('D' || orow) ~ split_part(v, E'\x1f', 10) then
+            ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 7),
+                      format(split_part(v, E'\x1f', 12), variadic string_to_array(
+                          replace(replace(replace(orow, '"', ''), '(', ''), ')', ''), ',')),
+                      split_part(v, E'\x1f', 8), null, null, null);
+            return split_part(v, E'\x1f', 3);
+        end if;
+    elsif ('U' || nr || orow) ~ split_part(v, E'\x1f', 10) then
+        vn := string_to_array(replace(replace(replace(nr, '"', ''), '(', ''), ')', ''), ',', '');
+        vo := string_to_array(replace(replace(replace(orow, '"', ''), '(', ''), ')', ''), ',', '');
+        cols := string_to_array(split_part(v, E'\x1f', 13), E'\x1e');
+        for i in 1 .. cardinality(cols) loop
+            continue when vn[i] is not distinct from vo[i];
+            -- a key change is an error the general path reports
+            if strpos(split_part(v, E'\x1f', 14), ',' || i::text || ',') > 0 then
+                return null;
+            end if;
+            setl := setl || ',' || cols[i] || '=' || coalesce(quote_literal(vn[i]), 'NULL');
+        end loop;
+        -- a no-op update is still sent: first key column = itself
+        if setl = '' then
+            i := split_part(split_part(v, E'\x1f', 14), ',', 2)::integer;
+            setl := ',' || cols[i] || '=' || quote_literal(vo[i]);
+        end if;
+        ev := pgq.insert_event(split_part(v, E'\x1f', 4), split_part(v, E'\x1f', 6),
+                  substr(setl, 2) || ' where ' || format(split_part(v, E'\x1f', 12), variadic vo),
+                  split_part(v, E'\x1f', 8), null, null, null);
+        return split_part(v, E'\x1f', 3);
+    end if;
+    return null;
+end;
+$$;
+
+-- ----------------------------------------------------------------------
 -- Function: pgq.logutriga()
 --
 --      Row trigger that queues the row URL-encoded:
@@ -1478,9 +1773,17 @@ declare
     pos text;
     ev bigint;
 begin
-    -- Fast path first, written for few expression nodes: PL/pgSQL sets up
-    -- every expression once per transaction, and in short transactions
-    -- that setup is most of the cost.  One test covers the common case.
+    -- First tier: one shared helper for the common rows.
+    x := pgq._tg_hot_l(TG_RELID, TG_NAME, NEW::text, OLD::text);
+    if x = 'N' then
+        return null;
+    elsif x = 'R' then
+        if TG_OP = 'DELETE' then
+            return OLD;
+        end if;
+        return NEW;
+    end if;
+    -- Second tier: the rest of the hot entry's cases, and its upkeep.
     h := string_to_array(current_setting('pgq_tgcache.h' || TG_RELID::text, true), E'\x1f');
     if h[10] = 'G' and h[2] = TG_NAME and h[3] = 'L'
        and h[1]::int8 = pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
@@ -1603,9 +1906,13 @@ begin
             end if;
         end if;
     end if;
+    -- A test of its own: after an error inside an expression PL/pgSQL runs
+    -- it as a query for the rest of the transaction, planned with the TG_
+    -- values as constants, and "f() or true" is planned as true.
     if pgq._tg_fire('L', TG_OP, TG_WHEN, TG_LEVEL, TG_RELID, TG_TABLE_SCHEMA, TG_TABLE_NAME,
-                    TG_NAME, TG_ARGV, NEW, OLD)
-       or TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
+                    TG_NAME, TG_ARGV, NEW, OLD) then
+        return null;
+    elsif TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
         return null;
     elsif TG_OP = 'DELETE' then
         return OLD;
@@ -1627,6 +1934,7 @@ $$;
 create or replace function pgq.jsontriga()
 returns trigger language plpgsql stable as $$
 declare
+    x text;
     h text[];
     ok boolean;
     vo text[];
@@ -1636,9 +1944,17 @@ declare
     pos text;
     ev bigint;
 begin
-    -- Fast path first, written for few expression nodes: PL/pgSQL sets up
-    -- every expression once per transaction, and in short transactions
-    -- that setup is most of the cost.  One test covers the common case.
+    -- First tier: one shared helper for the common rows.
+    x := pgq._tg_hot_j(TG_RELID, TG_NAME, row_to_json(NEW)::text, row_to_json(OLD)::text);
+    if x = 'N' then
+        return null;
+    elsif x = 'R' then
+        if TG_OP = 'DELETE' then
+            return OLD;
+        end if;
+        return NEW;
+    end if;
+    -- Second tier: the rest of the hot entry's cases, and its upkeep.
     h := string_to_array(current_setting('pgq_tgcache.h' || TG_RELID::text, true), E'\x1f');
     if h[10] = 'G' and h[2] = TG_NAME and h[3] = 'J'
        and h[1]::int8 = pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
@@ -1755,9 +2071,13 @@ begin
             return NEW;
         end if;
     end if;
+    -- A test of its own: after an error inside an expression PL/pgSQL runs
+    -- it as a query for the rest of the transaction, planned with the TG_
+    -- values as constants, and "f() or true" is planned as true.
     if pgq._tg_fire('J', TG_OP, TG_WHEN, TG_LEVEL, TG_RELID, TG_TABLE_SCHEMA, TG_TABLE_NAME,
-                    TG_NAME, TG_ARGV, NEW, OLD)
-       or TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
+                    TG_NAME, TG_ARGV, NEW, OLD) then
+        return null;
+    elsif TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
         return null;
     elsif TG_OP = 'DELETE' then
         return OLD;
@@ -1781,6 +2101,7 @@ $$;
 create or replace function pgq.sqltriga()
 returns trigger language plpgsql stable as $$
 declare
+    x text;
     h text[];
     ok boolean;
     f text[];
@@ -1794,9 +2115,17 @@ declare
     p text[];
     ev bigint;
 begin
-    -- Fast path first, written for few expression nodes: PL/pgSQL sets up
-    -- every expression once per transaction, and in short transactions
-    -- that setup is most of the cost.  One test covers the common case.
+    -- First tier: one shared helper for the common rows.
+    x := pgq._tg_hot_s(TG_RELID, TG_NAME, NEW::text, OLD::text);
+    if x = 'N' then
+        return null;
+    elsif x = 'R' then
+        if TG_OP = 'DELETE' then
+            return OLD;
+        end if;
+        return NEW;
+    end if;
+    -- Second tier: the rest of the hot entry's cases, and its upkeep.
     h := string_to_array(current_setting('pgq_tgcache.h' || TG_RELID::text, true), E'\x1f');
     if h[10] = 'G' and h[2] = TG_NAME and h[3] = 'S'
        and h[1]::int8 = pg_stat_get_numscans('pg_catalog.pg_class_oid_index'::regclass)
@@ -1919,9 +2248,13 @@ begin
             return NEW;
         end if;
     end if;
+    -- A test of its own: after an error inside an expression PL/pgSQL runs
+    -- it as a query for the rest of the transaction, planned with the TG_
+    -- values as constants, and "f() or true" is planned as true.
     if pgq._tg_fire('S', TG_OP, TG_WHEN, TG_LEVEL, TG_RELID, TG_TABLE_SCHEMA, TG_TABLE_NAME,
-                    TG_NAME, TG_ARGV, NEW, OLD)
-       or TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
+                    TG_NAME, TG_ARGV, NEW, OLD) then
+        return null;
+    elsif TG_WHEN = 'AFTER' or TG_LEVEL = 'STATEMENT' then
         return null;
     elsif TG_OP = 'DELETE' then
         return OLD;
@@ -1950,6 +2283,7 @@ grant execute on function
     pgq._tg_args(text[], boolean, oid, text[], boolean),
     pgq._tg_mode(),
     pgq._tg_key(text, text),
+    pgq._tg_put(text, oid, text),
     pgq._tg_fill(text, oid, text, text[], text, text, text),
     pgq._tg_validate(text, oid, text, text[], text, text, text),
     pgq._tg_plan(text, oid, text, text[], text, text, text),
@@ -1959,5 +2293,8 @@ grant execute on function
     pgq._tg_json_fast(text[], text, text),
     pgq._tg_eval(text, text[], record),
     pgq._tg_truncate(text, text, oid, text, text, text[]),
-    pgq._tg_fire(text, text, text, text, oid, text, text, text, text[], record, record)
+    pgq._tg_fire(text, text, text, text, oid, text, text, text, text[], record, record),
+    pgq._tg_hot_l(oid, text, text, text),
+    pgq._tg_hot_j(oid, text, text, text),
+    pgq._tg_hot_s(oid, text, text, text)
   to public;
