@@ -4,20 +4,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use skydeck_ui::{fixtures, render_to_string, App, ConsoleOptions, Event, ViewId};
+use skydeck_ui::views::VIEWS;
+use skydeck_ui::{fixtures, render_to_string, App, ConsoleOptions, Event};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let w: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(120);
     let h: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(32);
-    for view in [
-        ViewId::Overview,
-        ViewId::Queues,
-        ViewId::Workers,
-        ViewId::Logs,
-    ] {
+    for view in VIEWS {
         let opts = ConsoleOptions {
-            start_view: view,
+            start_view: view.id,
             ..ConsoleOptions::default()
         };
         let mut app = App::new(&opts, Arc::new(fixtures::deck()));

@@ -11,15 +11,21 @@ use ratatui::layout::Rect;
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
+use crate::cascade;
 use crate::command::{self, complete, Candidate, Command, Context, Target};
 use crate::describe::{confirm_title, describe};
 use crate::event::Event;
-use crate::fmt::{one_line, period, quote_name};
+use crate::fmt::{dur, one_line, period, quote_name};
 use crate::keys::{self, Binding, Intent};
-use crate::model::{Action, ActionResult, Snapshot, TickerMode, WorkerState};
+use crate::model::{
+    Action, ActionResult, ActionUpdate, NodeType, Snapshot, TakeoverKind, TakeoverPlan, TickerMode,
+    WorkerState,
+};
 use crate::render;
+use crate::takeover::{Picker, Stage, Takeover};
 use crate::theme::{Theme, ThemeName};
 use crate::views::logs::LogsState;
+use crate::views::nodes::NodesState;
 use crate::views::overview::OverviewState;
 use crate::views::queues::{Pane, QueuesState};
 use crate::views::workers::WorkersState;
@@ -195,10 +201,15 @@ pub struct App {
     pub(crate) queues: QueuesState,
     pub(crate) workers: WorkersState,
     pub(crate) logs: LogsState,
+    pub(crate) nodes: NodesState,
     pub(crate) input: Option<InputLine>,
     /// Scroll position of the help popup, when open.
     pub(crate) help: Option<u16>,
     pub(crate) confirm: Option<Confirm>,
+    /// The switchover or failover under way (shown unless hidden).
+    pub(crate) takeover: Option<Takeover>,
+    /// Choosing the node that takes over.
+    pub(crate) picker: Option<Picker>,
     pub(crate) toast: Option<Toast>,
     /// Actions sent, waiting for their result.
     pub(crate) pending: Vec<Action>,
@@ -207,7 +218,7 @@ pub struct App {
     /// The terminal's size (for page sizes).
     pub(crate) size: Rect,
     history: Vec<String>,
-    now: Instant,
+    pub(crate) now: Instant,
 }
 
 impl App {
@@ -225,9 +236,12 @@ impl App {
             queues: QueuesState::default(),
             workers: WorkersState::default(),
             logs: LogsState::default(),
+            nodes: NodesState::default(),
             input: None,
             help: None,
             confirm: None,
+            takeover: None,
+            picker: None,
             toast: None,
             pending: Vec::new(),
             outbox: Vec::new(),
@@ -302,6 +316,25 @@ impl App {
         &self.overview
     }
 
+    pub fn nodes(&self) -> &NodesState {
+        &self.nodes
+    }
+
+    /// The switchover or failover under way, shown or hidden.
+    pub fn takeover(&self) -> Option<&Takeover> {
+        self.takeover.as_ref()
+    }
+
+    /// The takeover popup is on screen.
+    pub fn takeover_open(&self) -> bool {
+        self.takeover.as_ref().is_some_and(|t| !t.hidden)
+    }
+
+    /// The picker of the node that takes over, when open.
+    pub fn picker(&self) -> Option<&Picker> {
+        self.picker.as_ref()
+    }
+
     pub fn theme(&self) -> &Theme {
         &self.theme
     }
@@ -339,6 +372,17 @@ impl App {
                 true
             }
             Event::Paste(text) => {
+                if let Some(t) = self.takeover.as_mut().filter(|t| !t.hidden) {
+                    let typing = t.accepts_typing();
+                    if let Stage::Plan { typed, wrong, .. } = &mut t.stage {
+                        if typing {
+                            typed.extend(text.chars().filter(|c| !c.is_control()));
+                            *wrong = false;
+                            return true;
+                        }
+                    }
+                    return false;
+                }
                 if let Some(line) = &mut self.input {
                     for c in text.chars().filter(|c| !c.is_control()) {
                         line.input.handle(tui_input::InputRequest::InsertChar(c));
@@ -359,7 +403,17 @@ impl App {
                 self.on_result(r);
                 true
             }
-            Event::Tick => self.expire_toast(),
+            Event::Update(u) => {
+                self.on_update(u);
+                true
+            }
+            Event::Plan { action, plan } => self.on_plan(&action, plan),
+            Event::Tick => {
+                let expired = self.expire_toast();
+                // The clocks of a plan being made or a takeover running.
+                expired
+                    || self.takeover_open() && self.takeover.as_ref().is_some_and(Takeover::is_live)
+            }
             Event::Render | Event::EngineClosed => false,
         }
     }
@@ -381,11 +435,28 @@ impl App {
         self.queues.rebuild(s);
         self.workers.rebuild(s);
         self.logs.rebuild(s);
+        self.nodes.rebuild(s);
     }
 
     pub fn on_result(&mut self, r: ActionResult) {
         if let Some(i) = self.pending.iter().position(|a| *a == r.action) {
             self.pending.remove(i);
+        }
+        let now = self.now;
+        if let Some(t) = self.takeover.as_mut() {
+            if t.on_result(&r, now) {
+                if matches!(t.stage, Stage::Finished { .. }) {
+                    // Show where the cascade stands now.
+                    self.outbox.push(Action::Refresh);
+                    if t.hidden {
+                        if let Some((ok, text)) = t.outcome() {
+                            let kind = if ok { ToastKind::Ok } else { ToastKind::Error };
+                            self.say(kind, format!("{text} — o in Nodes shows the steps"));
+                        }
+                    }
+                }
+                return;
+            }
         }
         let what = describe(&r.action);
         let msg = one_line(&r.message);
@@ -399,6 +470,27 @@ impl App {
         } else {
             self.say(ToastKind::Error, format!("✗ {text}"));
         }
+    }
+
+    /// A step of an action still running: into the takeover popup when it
+    /// is the takeover's, else into the status line.
+    pub fn on_update(&mut self, u: ActionUpdate) {
+        let now = self.now;
+        if let Some(t) = self.takeover.as_mut() {
+            if t.on_update(&u, now) {
+                return;
+            }
+        }
+        let what = describe(&u.action);
+        self.say(ToastKind::Info, format!("⋯ {what}: {}", one_line(&u.step)));
+    }
+
+    /// A takeover's dry run arrived; returns whether it is shown.
+    pub fn on_plan(&mut self, action: &Action, plan: TakeoverPlan) -> bool {
+        let now = self.now;
+        self.takeover
+            .as_mut()
+            .is_some_and(|t| t.on_plan(action, plan, now))
     }
 
     fn expire_toast(&mut self) -> bool {
@@ -441,6 +533,9 @@ impl App {
             ViewId::Queues => self.queues.bindings(s),
             ViewId::Workers => self.workers.bindings(s),
             ViewId::Logs => self.logs.bindings(),
+            ViewId::Nodes => self
+                .nodes
+                .bindings(s, self.takeover.as_ref().is_some_and(|t| t.hidden)),
         }
     }
 
@@ -458,7 +553,11 @@ impl App {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) {
-        if self.confirm.is_some() {
+        if self.takeover_open() {
+            self.takeover_key(key);
+        } else if self.picker.is_some() {
+            self.picker_key(key);
+        } else if self.confirm.is_some() {
             self.confirm_key(key);
         } else if self.help.is_some() {
             self.help_key(key);
@@ -493,6 +592,162 @@ impl App {
             self.confirm = None;
             self.say(ToastKind::Info, "cancelled — nothing was sent");
         }
+    }
+
+    /// Keys while the takeover popup is open. Typing goes into the
+    /// confirmation once the plan passed; only the exact phrase sends.
+    fn takeover_key(&mut self, key: KeyEvent) {
+        let now = self.now;
+        let Some(t) = self.takeover.as_mut() else {
+            return;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let typing = t.accepts_typing();
+        match (&mut t.stage, key.code) {
+            (Stage::Running { .. }, KeyCode::Esc) => {
+                t.hidden = true;
+                let what = t.describe();
+                self.say(
+                    ToastKind::Info,
+                    format!("{what} keeps running — o in the Nodes view shows it"),
+                );
+            }
+            (Stage::Running { .. }, _) => {}
+            (Stage::Finished { .. }, KeyCode::Esc | KeyCode::Enter) => self.takeover = None,
+            (Stage::Finished { .. }, KeyCode::Char('c')) if ctrl => self.takeover = None,
+            (Stage::Finished { .. }, _) => {}
+            (_, KeyCode::Esc) => self.cancel_takeover(),
+            (_, KeyCode::Char('c')) if ctrl => self.cancel_takeover(),
+            (Stage::PlanFailed { .. } | Stage::Plan { .. }, KeyCode::Char('r')) if ctrl => {
+                t.replan(now);
+                let a = t.plan_request();
+                self.outbox.push(a);
+            }
+            (Stage::Plan { .. }, KeyCode::Tab)
+                if t.kind == TakeoverKind::Switchover && !t.read_only =>
+            {
+                t.all = !t.all;
+                t.replan(now);
+                let a = t.plan_request();
+                self.outbox.push(a);
+            }
+            (
+                Stage::Plan { .. },
+                KeyCode::Up | KeyCode::PageUp | KeyCode::Down | KeyCode::PageDown,
+            ) => {
+                // Never past the end, so that ↑ moves at once.
+                let max = crate::takeover::max_scroll(t, now, self.size);
+                t.scroll = match key.code {
+                    KeyCode::Up => t.scroll.saturating_sub(1),
+                    KeyCode::PageUp => t.scroll.saturating_sub(10),
+                    KeyCode::Down => t.scroll.saturating_add(1),
+                    _ => t.scroll.saturating_add(10),
+                }
+                .min(max);
+            }
+            (Stage::Plan { typed, wrong, .. }, KeyCode::Char(c)) if typing && !ctrl => {
+                typed.push(c);
+                *wrong = false;
+            }
+            (Stage::Plan { typed, wrong, .. }, KeyCode::Backspace) if typing => {
+                typed.pop();
+                *wrong = false;
+            }
+            (Stage::Plan { typed, wrong, .. }, KeyCode::Char('u')) if typing && ctrl => {
+                typed.clear();
+                *wrong = false;
+            }
+            (Stage::Plan { typed, .. }, KeyCode::Enter) if typing => {
+                let typed = typed.clone();
+                if t.matches(&typed) {
+                    t.start(now);
+                    let a = t.action();
+                    self.send(vec![a]);
+                } else if let Stage::Plan { wrong, .. } = &mut t.stage {
+                    *wrong = true;
+                }
+            }
+            (Stage::Plan { .. } | Stage::PlanFailed { .. }, KeyCode::Enter) => {
+                // Nothing to run: enter closes, as esc does.
+                self.cancel_takeover();
+            }
+            _ => {}
+        }
+    }
+
+    fn cancel_takeover(&mut self) {
+        if let Some(t) = self.takeover.take() {
+            let sent = if matches!(t.stage, Stage::Planning { .. }) {
+                "only the dry run was asked for"
+            } else {
+                "nothing was sent"
+            };
+            self.say(ToastKind::Info, format!("{} cancelled — {sent}", t.noun()));
+        }
+    }
+
+    fn picker_key(&mut self, key: KeyEvent) {
+        let Some(p) = self.picker.as_mut() else {
+            return;
+        };
+        let n = p.choices.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => p.selected = p.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                p.selected = (p.selected + 1).min(n.saturating_sub(1));
+            }
+            KeyCode::Home | KeyCode::Char('g') => p.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => p.selected = n.saturating_sub(1),
+            KeyCode::Enter => {
+                if let Some(p) = self.picker.take() {
+                    if let Some(new) = p.choice() {
+                        self.start_takeover(
+                            p.queue.clone(),
+                            p.old.clone(),
+                            new.to_string(),
+                            p.kind,
+                            false,
+                        );
+                    }
+                }
+            }
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.picker = None;
+                self.say(ToastKind::Info, "cancelled — nothing was sent");
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.picker = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Opens the takeover popup and asks the engine for the dry run. A
+    /// read-only console shows the dry run and refuses the rest.
+    pub fn start_takeover(
+        &mut self,
+        queue: String,
+        old: String,
+        new: String,
+        kind: TakeoverKind,
+        all: bool,
+    ) {
+        if let Some(t) = &self.takeover {
+            if t.is_running() {
+                self.say(
+                    ToastKind::Error,
+                    format!(
+                        "the {} is still running: one takeover at a time — o in Nodes shows it",
+                        t.describe()
+                    ),
+                );
+                return;
+            }
+        }
+        let t = Takeover::new(queue, old, new, kind, all, self.read_only(), self.now);
+        let a = t.plan_request();
+        self.takeover = Some(t);
+        self.send(vec![a]);
     }
 
     fn help_key(&mut self, key: KeyEvent) {
@@ -652,11 +907,14 @@ impl App {
 
     /// What the command line knows: the data and the selected queue.
     pub fn command_context(&self) -> Context<'_> {
-        let ctx = Context::new(&self.snapshot);
-        match self.queues.queue(&self.snapshot) {
-            Some(q) => ctx.with_queue(&q.database, &q.name),
-            None => ctx,
+        let mut ctx = Context::new(&self.snapshot);
+        if let Some(q) = self.queues.queue(&self.snapshot) {
+            ctx = ctx.with_queue(&q.database, &q.name);
         }
+        if let Some(c) = self.nodes.cascade(&self.snapshot) {
+            ctx = ctx.with_cascade(&c.queue);
+        }
+        ctx
     }
 
     fn execute(&mut self, text: &str) {
@@ -708,6 +966,18 @@ impl App {
                 self.say(ToastKind::Info, format!("theme {t}"));
             }
             Command::Filter(text) => self.set_filter(text),
+            Command::Takeover {
+                queue,
+                old,
+                new,
+                kind,
+                all,
+            } => {
+                self.go(ViewId::Nodes);
+                let snap = Arc::clone(&self.snapshot);
+                self.nodes.select(&snap, &queue, Some(&new));
+                self.start_takeover(queue, old, new, kind, all);
+            }
         }
     }
 
@@ -754,6 +1024,21 @@ impl App {
                     self.say(ToastKind::Error, format!("no worker {}", quote_name(&w)));
                 }
             }
+            Target::Node { queue, node } => {
+                self.go(ViewId::Nodes);
+                let snap = Arc::clone(&self.snapshot);
+                if !self.nodes.select(&snap, &queue, node.as_deref()) {
+                    self.say(
+                        ToastKind::Error,
+                        match node {
+                            Some(n) => {
+                                format!("no node {} in {}", quote_name(&n), quote_name(&queue))
+                            }
+                            None => format!("no cascade {}", quote_name(&queue)),
+                        },
+                    );
+                }
+            }
         }
     }
 
@@ -773,6 +1058,7 @@ impl App {
             ViewId::Queues => &self.queues.filter,
             ViewId::Workers => &self.workers.filter,
             ViewId::Logs => &self.logs.filter,
+            ViewId::Nodes => &self.nodes.filter,
         }
     }
 
@@ -795,6 +1081,10 @@ impl App {
             ViewId::Logs => {
                 self.logs.filter = text;
                 self.logs.rebuild(s);
+            }
+            ViewId::Nodes => {
+                self.nodes.filter = text;
+                self.nodes.rebuild(s);
             }
         }
     }
@@ -819,6 +1109,7 @@ impl App {
                     ViewId::Queues => self.queues.navigate(&snap, intent, body),
                     ViewId::Workers => self.workers.navigate(&snap, intent, body),
                     ViewId::Logs => self.logs.navigate(intent, body),
+                    ViewId::Nodes => self.nodes.navigate(&snap, intent, body),
                 };
             }
             Intent::Open => match self.view {
@@ -832,6 +1123,7 @@ impl App {
                         self.queues.pane = Pane::Consumers;
                     }
                 }
+                ViewId::Nodes => self.nodes.toggle_fold(&snap),
                 ViewId::Workers | ViewId::Logs => {}
             },
             Intent::Back => self.go_back(),
@@ -946,7 +1238,127 @@ impl App {
                 self.logs.cycle_level();
                 self.logs.rebuild(&snap);
             }
+            Intent::PauseNode => {
+                if let Some((c, n)) = self.nodes.node(&snap) {
+                    let (queue, node) = (c.queue.clone(), n.name.clone());
+                    self.request(vec![if n.paused {
+                        Action::ResumeNode { queue, node }
+                    } else {
+                        Action::PauseNode { queue, node }
+                    }]);
+                }
+            }
+            Intent::TagNode => {
+                if let Some((c, n)) = self.nodes.node(&snap) {
+                    let (queue, node) = (c.queue.clone(), n.name.clone());
+                    self.request(vec![if n.dead {
+                        Action::TagAlive { queue, node }
+                    } else {
+                        Action::TagDead { queue, node }
+                    }]);
+                }
+            }
+            Intent::DropNode => {
+                if let Some((c, n)) = self.nodes.node(&snap) {
+                    self.request(vec![Action::DropNode {
+                        queue: c.queue.clone(),
+                        node: n.name.clone(),
+                    }]);
+                }
+            }
+            Intent::ChangeProvider => {
+                if let Some((c, n)) = self.nodes.node(&snap) {
+                    let head = format!("change provider {} to ", quote_name(&n.name));
+                    self.prefill(&head, Some(format!(" on {}", quote_name(&c.queue))));
+                }
+            }
+            Intent::Switchover => self.takeover_from_view(false),
+            Intent::Failover => self.takeover_from_view(true),
+            Intent::ShowTakeover => {
+                if let Some(t) = self.takeover.as_mut() {
+                    t.hidden = false;
+                }
+            }
         }
+    }
+
+    /// `s` / `F` in the Nodes view: the selected branch takes over, or a
+    /// picker lists the branches that could.
+    fn takeover_from_view(&mut self, failover: bool) {
+        let snap = Arc::clone(&self.snapshot);
+        let Some(c) = self.nodes.cascade(&snap) else {
+            return;
+        };
+        let selected = self.nodes.node(&snap).map(|(_, n)| n);
+        let noun = if failover { "failover" } else { "switchover" };
+        // The node being replaced.
+        let old = match (failover, selected) {
+            // A dead or unreachable node selected: that is what fails.
+            (true, Some(n)) if n.is_down() => Some(n),
+            (true, Some(n)) if n.node_type == Some(NodeType::Branch) => {
+                cascade::failover_old(c, &n.name)
+            }
+            (false, Some(n)) if n.node_type == Some(NodeType::Branch) => {
+                cascade::root_of(c, &n.name).filter(|r| r.name != n.name)
+            }
+            _ => cascade::root(c),
+        };
+        let Some(old) = old else {
+            self.say(
+                ToastKind::Error,
+                format!(
+                    "{}: no root found — nothing to take over",
+                    quote_name(&c.queue)
+                ),
+            );
+            return;
+        };
+        let kind = match (failover, cascade::is_root_like(old)) {
+            (false, _) => TakeoverKind::Switchover,
+            (true, true) => TakeoverKind::Failover,
+            (true, false) => TakeoverKind::FailoverBranch,
+        };
+        // The selected live branch takes over at once.
+        if let Some(n) = selected
+            .filter(|n| n.node_type == Some(NodeType::Branch) && !n.is_down() && n.name != old.name)
+        {
+            self.start_takeover(
+                c.queue.clone(),
+                old.name.clone(),
+                n.name.clone(),
+                kind,
+                false,
+            );
+            return;
+        }
+        // The healthiest first: the picker's default is the safe choice.
+        let mut cands = cascade::takeover_candidates(c, &old.name);
+        cands.sort_by_key(|n| {
+            (
+                !cascade::markers(n).is_empty(),
+                cascade::behind(c, n).unwrap_or(i64::MAX),
+                n.name.clone(),
+            )
+        });
+        let choices: Vec<String> = cands.iter().map(|n| n.name.clone()).collect();
+        if choices.is_empty() {
+            self.say(
+                ToastKind::Error,
+                format!(
+                    "{noun} of {}: no live branch can take the place of {}",
+                    quote_name(&c.queue),
+                    quote_name(&old.name)
+                ),
+            );
+            return;
+        }
+        self.picker = Some(Picker {
+            queue: c.queue.clone(),
+            kind,
+            old: old.name.clone(),
+            choices,
+            selected: 0,
+        });
     }
 
     /// Opens the command line with `head`, the cursor after it, and
@@ -987,6 +1399,17 @@ impl App {
                 database: q.database.clone(),
                 queue: q.name.clone(),
                 consumer: source.to_string(),
+            });
+        } else if let Some((queue, node)) = snap.cascades.iter().find_map(|c| {
+            let node = source
+                .strip_prefix(c.queue.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .unwrap_or(source);
+            cascade::node(c, node).map(|n| (c.queue.clone(), n.name.clone()))
+        }) {
+            self.show(Target::Node {
+                queue,
+                node: Some(node),
             });
         } else {
             self.say(ToastKind::Info, format!("{source}: shown above"));
@@ -1044,8 +1467,27 @@ impl App {
 
     fn ask_quit(&mut self) {
         let hosted: Vec<String> = self.hosted_workers().into_iter().map(quote_name).collect();
-        if hosted.is_empty() {
+        let running = self
+            .takeover
+            .as_ref()
+            .filter(|t| t.is_running())
+            .map(Takeover::describe);
+        if hosted.is_empty() && running.is_none() {
             self.exit = Some(ExitReason::Quit);
+            return;
+        }
+        if let Some(what) = running {
+            self.confirm = Some(Confirm {
+                title: "Quit during a takeover?".into(),
+                lines: vec![
+                    format!("the {what} is still running"),
+                    "quit anyway?".into(),
+                ],
+                notes: vec![
+                    "quitting may stop it half-way: the cascade is then left between two roots — wait for it to end".into(),
+                ],
+                then: Then::Quit,
+            });
             return;
         }
         let n = hosted.len();
@@ -1147,6 +1589,77 @@ impl App {
                     if !notes.iter().any(|n| n.starts_with("its retry")) =>
                 {
                     notes.push("its retry events are deleted too".into());
+                }
+                Action::PauseNode { queue, node } => {
+                    if let Some(c) = cascade::find(snap, queue) {
+                        let subs = cascade::subscribers(c, node);
+                        if !subs.is_empty() {
+                            let names: Vec<String> =
+                                subs.iter().map(|n| quote_name(&n.name)).collect();
+                            notes.push(format!(
+                                "{} read from it: they fall behind until it is resumed ({})",
+                                names.len(),
+                                names.join(", ")
+                            ));
+                        }
+                    }
+                    notes.push("the console waits until the worker acknowledges".into());
+                }
+                Action::ChangeProvider {
+                    queue,
+                    node,
+                    new_provider,
+                } => {
+                    if let Some(n) = cascade::find(snap, queue).and_then(|c| cascade::node(c, node))
+                    {
+                        if let Some(old) = n.provider() {
+                            notes.push(format!(
+                                "{} stops reading from {}; it is paused while it moves to {}",
+                                quote_name(node),
+                                quote_name(old),
+                                quote_name(new_provider)
+                            ));
+                        }
+                    }
+                }
+                Action::TagDead { queue, node } => {
+                    if let Some(c) = cascade::find(snap, queue) {
+                        if let Some(n) = cascade::node(c, node) {
+                            if !n.is_down() {
+                                notes.push(format!(
+                                    "{} answers right now{}: tag dead only a node that is gone",
+                                    quote_name(node),
+                                    n.lag
+                                        .map_or(String::new(), |l| format!(" (lag {})", dur(l)))
+                                ));
+                            }
+                        }
+                        let subs = cascade::subscribers(c, node);
+                        if !subs.is_empty() {
+                            let names: Vec<String> =
+                                subs.iter().map(|n| quote_name(&n.name)).collect();
+                            notes.push(format!(
+                                "its subscribers ({}) need a new provider: failover or change provider",
+                                names.join(", ")
+                            ));
+                        }
+                    }
+                    notes.push("no live member contacts it any more".into());
+                }
+                Action::DropNode { queue, node } => {
+                    if let Some(c) = cascade::find(snap, queue) {
+                        let subs = cascade::subscribers(c, node);
+                        if !subs.is_empty() {
+                            let names: Vec<String> =
+                                subs.iter().map(|n| quote_name(&n.name)).collect();
+                            notes.push(format!(
+                                "{} still has subscribers ({}): the engine refuses the drop — move them first",
+                                quote_name(node),
+                                names.join(", ")
+                            ));
+                        }
+                    }
+                    notes.push("its queue and positions on that node are dropped".into());
                 }
                 _ => {}
             }

@@ -3,7 +3,35 @@
 //! them; names are quoted the way the command line reads them back.
 
 use crate::fmt::{period, quote_name as q};
-use crate::model::Action;
+use crate::model::{Action, TakeoverKind};
+
+fn takeover(queue: &str, old: &str, new: &str, kind: TakeoverKind, all: bool) -> String {
+    let all = if all && kind == TakeoverKind::Switchover {
+        format!(" (every subscriber of {} follows)", q(old))
+    } else {
+        String::new()
+    };
+    match kind {
+        TakeoverKind::Switchover => format!(
+            "switch over {} from root {} to {}{all}",
+            q(queue),
+            q(old),
+            q(new)
+        ),
+        TakeoverKind::Failover => format!(
+            "fail over {} from dead root {} to {}",
+            q(queue),
+            q(old),
+            q(new)
+        ),
+        TakeoverKind::FailoverBranch => format!(
+            "fail over dead branch {} of {} to {}",
+            q(old),
+            q(queue),
+            q(new)
+        ),
+    }
+}
 
 /// `drop queue orders in shop@db1:5432`.
 pub fn describe(action: &Action) -> String {
@@ -79,6 +107,39 @@ pub fn describe(action: &Action) -> String {
         Action::PauseWorker { worker } => format!("pause worker {}", q(worker)),
         Action::ResumeWorker { worker } => format!("resume worker {}", q(worker)),
         Action::RestartWorker { worker } => format!("restart worker {}", q(worker)),
+        Action::PauseNode { queue, node } => format!("pause node {} on {}", q(node), q(queue)),
+        Action::ResumeNode { queue, node } => {
+            format!("resume node {} on {}", q(node), q(queue))
+        }
+        Action::ChangeProvider {
+            queue,
+            node,
+            new_provider,
+        } => format!(
+            "change the provider of node {} on {} to {}",
+            q(node),
+            q(queue),
+            q(new_provider)
+        ),
+        Action::Takeover {
+            queue,
+            old,
+            new,
+            kind,
+            all,
+        } => takeover(queue, old, new, *kind, *all),
+        Action::TakeoverPlan {
+            queue,
+            old,
+            new,
+            kind,
+            all,
+        } => format!("dry run: {}", takeover(queue, old, new, *kind, *all)),
+        Action::TagDead { queue, node } => format!("tag node {} dead on {}", q(node), q(queue)),
+        Action::TagAlive { queue, node } => {
+            format!("tag node {} alive on {}", q(node), q(queue))
+        }
+        Action::DropNode { queue, node } => format!("drop node {} from {}", q(node), q(queue)),
     }
 }
 
@@ -104,6 +165,18 @@ pub fn confirm_title(actions: &[Action]) -> String {
         Action::PauseWorker { .. } => ("Pause", "worker", "workers"),
         Action::ResumeWorker { .. } => ("Resume", "worker", "workers"),
         Action::RestartWorker { .. } => ("Restart", "worker", "workers"),
+        Action::PauseNode { .. } => ("Pause", "node", "nodes"),
+        Action::ResumeNode { .. } => ("Resume", "node", "nodes"),
+        Action::ChangeProvider { .. } => ("Change", "provider", "providers"),
+        Action::Takeover {
+            kind: TakeoverKind::Switchover,
+            ..
+        } => ("Switch over", "", ""),
+        Action::Takeover { .. } => ("Fail over", "", ""),
+        Action::TakeoverPlan { .. } => ("Check", "takeover", "takeovers"),
+        Action::TagDead { .. } => ("Tag", "node dead", "nodes dead"),
+        Action::TagAlive { .. } => ("Tag", "node alive", "nodes alive"),
+        Action::DropNode { .. } => ("Drop", "node", "nodes"),
     };
     if !same {
         return format!("Run {} actions?", actions.len());

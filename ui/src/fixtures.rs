@@ -1,7 +1,9 @@
 //! Fixed, realistic snapshots for tests, benchmarks and screenshots: a
 //! deck with a database down, queues with lag and a blocked rotation,
 //! consumers, workers in every state (Backoff and Failed with errors),
-//! alerts and a log tail. Everything is deterministic.
+//! cascades (root, branches, leaves, a merge leaf; a dead node, a paused
+//! worker, an erroring node, an unreachable node), alerts and a log tail.
+//! Everything is deterministic.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -104,6 +106,209 @@ fn worker(
         lag: None,
         counters: Vec::new(),
     }
+}
+
+fn location(db: &str) -> String {
+    let (dbname, rest) = db.split_once('@').unwrap_or((db, "localhost:5432"));
+    let (host, port) = rest.split_once(':').unwrap_or((rest, "5432"));
+    format!("host={host} port={port} dbname={dbname} user=skytools password=***")
+}
+
+fn node(name: &str, db: &str, t: Option<NodeType>, provider: Option<&str>) -> NodeView {
+    NodeView {
+        name: name.into(),
+        database: db.into(),
+        location: location(db),
+        node_type: t,
+        provider: provider.map(Into::into),
+        worker: t.map(|_| format!("{name}_worker")),
+        ..NodeView::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn live(
+    name: &str,
+    db: &str,
+    t: NodeType,
+    provider: Option<&str>,
+    tick: i64,
+    lag: Duration,
+    gw: i64,
+    lw: i64,
+) -> NodeView {
+    NodeView {
+        last_tick: Some(tick),
+        lag: Some(lag),
+        global_watermark: Some(gw),
+        local_watermark: Some(lw),
+        ..node(name, db, Some(t), provider)
+    }
+}
+
+/// The cascade `replika` (Londiste from shop): root `shop_root`; branches
+/// `stats_branch`, `report_branch` (worker PAUSED) and `dr_branch`
+/// (tagged DEAD); leaves `search_leaf` (NOT UPTODATE after a provider
+/// change), `archive_leaf` (UNREACHABLE: its database is down) and
+/// `bi_leaf` (its worker fails on a duplicate key).
+pub fn replika() -> CascadeView {
+    use NodeType::*;
+    let root = NodeView {
+        provider: Some("shop_root".into()),
+        ..live(
+            "shop_root",
+            SHOP,
+            Root,
+            None,
+            20_514,
+            ms(900),
+            20_390,
+            20_301,
+        )
+    };
+    let stats = NodeView {
+        sync_watermark: vec!["stats_branch".into(), "report_branch".into()],
+        ..live(
+            "stats_branch",
+            STATS,
+            Branch,
+            Some("shop_root"),
+            20_513,
+            ms(1_600),
+            20_390,
+            20_470,
+        )
+    };
+    let report = NodeView {
+        paused: true,
+        ..live(
+            "report_branch",
+            "report@db5:5432",
+            Branch,
+            Some("shop_root"),
+            20_301,
+            s(252),
+            20_390,
+            20_180,
+        )
+    };
+    let dr = NodeView {
+        dead: true,
+        ..node("dr_branch", "dr@db6:5432", None, Some("shop_root"))
+    };
+    let search = NodeView {
+        uptodate: false,
+        ..live(
+            "search_leaf",
+            "search@db7:5432",
+            Leaf,
+            Some("stats_branch"),
+            20_512,
+            ms(2_300),
+            20_390,
+            20_512,
+        )
+    };
+    let archive = NodeView {
+        error: Some(
+            "connection refused: is the server running on host \"db3\" and accepting TCP/IP connections on port 5432?"
+                .into(),
+        ),
+        ..node("archive_leaf", ARCHIVE, None, Some("stats_branch"))
+    };
+    let bi = NodeView {
+        worker_error: Some(
+            "ERROR: duplicate key value violates unique constraint \"orders_pkey\" (SQLSTATE 23505)\nDETAIL: Key (id)=(48213) already exists.\nCONTEXT: londiste replay of public.orders"
+                .into(),
+        ),
+        ..live(
+            "bi_leaf",
+            "bi@db8:5432",
+            Leaf,
+            Some("report_branch"),
+            20_180,
+            s(361),
+            20_390,
+            20_180,
+        )
+    };
+    CascadeView {
+        queue: "replika".into(),
+        nodes: vec![search, root, bi, stats, archive, report, dr],
+    }
+}
+
+/// The cascade `part1`: a partition root and a merge leaf on shop that
+/// copies its events into `replika` (where shop is the root).
+pub fn part1() -> CascadeView {
+    use NodeType::*;
+    let root = live(
+        "part1_root",
+        "part1@db9:5432",
+        Root,
+        None,
+        7_703,
+        ms(700),
+        7_650,
+        7_690,
+    );
+    let merge = NodeView {
+        combined_queue: Some("replika".into()),
+        combined_type: Some(Root),
+        ..live(
+            "part1_merge",
+            SHOP,
+            Leaf,
+            Some("part1_root"),
+            7_702,
+            ms(1_100),
+            7_650,
+            7_702,
+        )
+    };
+    CascadeView {
+        queue: "part1".into(),
+        nodes: vec![merge, root],
+    }
+}
+
+/// `n` cascades of ten nodes each (a root, three branches, six leaves),
+/// lags varied, every seventh node paused and every eleventh erroring;
+/// for benchmarks and scrolling.
+pub fn many_cascades(n: usize) -> Vec<CascadeView> {
+    (0..n)
+        .map(|i| {
+            let db = |k: usize| format!("c{i:03}n{k}@db{}:5432", (i + k) % 16);
+            let mut nodes = Vec::with_capacity(10);
+            for k in 0..10usize {
+                let (t, provider) = match k {
+                    0 => (NodeType::Root, None),
+                    1..=3 => (NodeType::Branch, Some("n0".to_string())),
+                    _ => (NodeType::Leaf, Some(format!("n{}", 1 + (k - 4) % 3))),
+                };
+                let seq = i * 10 + k;
+                let mut nv = live(
+                    &format!("n{k}"),
+                    &db(k),
+                    t,
+                    provider.as_deref(),
+                    100_000 - (seq % 5) as i64,
+                    ms(300 + (seq as u64 * 173) % 90_000),
+                    99_000,
+                    99_500,
+                );
+                nv.paused = seq % 7 == 3;
+                if seq % 11 == 5 {
+                    nv.worker_error = Some(format!("ERROR: relation \"t{seq}\" does not exist"));
+                }
+                nodes.push(nv);
+            }
+            CascadeView {
+                queue: format!("cascade_{i:03}"),
+                nodes,
+            }
+        })
+        .collect()
 }
 
 pub const SHOP: &str = "shop@db1:5432";
@@ -344,6 +549,18 @@ pub fn deck() -> Snapshot {
             message: "ticker paused".into(),
             since: s(25 * 60),
         },
+        Alert {
+            level: Level::Error,
+            source: "replika/bi_leaf".into(),
+            message: "node worker failing: ERROR: duplicate key value violates unique constraint \"orders_pkey\"".into(),
+            since: s(361),
+        },
+        Alert {
+            level: Level::Warn,
+            source: "replika/archive_leaf".into(),
+            message: "node unreachable: connection refused".into(),
+            since: s(252),
+        },
     ];
 
     Snapshot {
@@ -355,6 +572,7 @@ pub fn deck() -> Snapshot {
         workers,
         alerts,
         logs: logs(40),
+        cascades: vec![replika(), part1()],
     }
 }
 
@@ -497,5 +715,6 @@ pub fn large_deck(n: usize) -> Snapshot {
         workers,
         alerts: Vec::new(),
         logs: logs(500),
+        cascades: many_cascades((n / 10).max(1)),
     }
 }

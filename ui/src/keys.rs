@@ -89,6 +89,20 @@ pub enum Intent {
     Restart,
     // Logs
     Level,
+    // Nodes
+    /// Pause or resume the selected node's worker.
+    PauseNode,
+    /// Prefill `change provider <node> to …`.
+    ChangeProvider,
+    /// Switchover: the selected branch becomes the root (or pick one).
+    Switchover,
+    /// Failover from a dead root or branch.
+    Failover,
+    /// Tag the selected node dead, or alive again.
+    TagNode,
+    DropNode,
+    /// Show the takeover popup again (it was hidden while running).
+    ShowTakeover,
 }
 
 /// One entry of a component's key list.

@@ -83,6 +83,7 @@ macro_rules! key_set {
 
 pub mod app;
 pub mod bench;
+pub mod cascade;
 pub mod command;
 pub mod describe;
 pub mod event;
@@ -91,6 +92,7 @@ pub mod fmt;
 pub mod keys;
 pub mod model;
 pub mod render;
+pub mod takeover;
 mod terminal;
 pub mod theme;
 pub mod views;

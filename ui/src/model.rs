@@ -4,7 +4,10 @@
 //! databases and the supervisor's worker states) and hands it over; the
 //! console renders it and turns keys into [`Action`]s, which the engine
 //! carries out with the same code as the CLI and answers with an
-//! [`ActionResult`]. Nothing here talks to a database.
+//! [`ActionResult`] — after any number of [`ActionUpdate`]s for long
+//! actions; a takeover's dry run ([`Action::TakeoverPlan`]) is answered
+//! with a [`TakeoverPlan`]. All three travel as a [`Reply`]. Nothing here
+//! talks to a database.
 
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +28,11 @@ pub struct Snapshot {
     pub alerts: Vec<Alert>,
     /// The tail of the log, oldest first.
     pub logs: Vec<LogLine>,
+    /// Cascaded queues (pgq_node) and their member nodes, for the Nodes
+    /// view. Empty when the deck has none (or an engine that does not
+    /// read them yet).
+    #[serde(default)]
+    pub cascades: Vec<CascadeView>,
 }
 
 impl Default for Snapshot {
@@ -38,6 +46,7 @@ impl Default for Snapshot {
             workers: Vec::new(),
             alerts: Vec::new(),
             logs: Vec::new(),
+            cascades: Vec::new(),
         }
     }
 }
@@ -203,6 +212,203 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// One cascaded queue (a pgq_node "set"): the queue name and every member
+/// node, as the engine reads them (`pgq_node.get_queue_locations` for the
+/// members, `get_node_info` and the worker's `get_consumer_state` on each
+/// node it can reach).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CascadeView {
+    /// The queue name, the same on every node.
+    pub queue: String,
+    /// Every member, in any order: the console draws the tree from the
+    /// provider links.
+    pub nodes: Vec<NodeView>,
+}
+
+/// `pgq_node.node_info.node_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NodeType {
+    Root,
+    Branch,
+    Leaf,
+}
+
+impl NodeType {
+    /// As pgq_node writes it: `root`, `branch`, `leaf`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeType::Root => "root",
+            NodeType::Branch => "branch",
+            NodeType::Leaf => "leaf",
+        }
+    }
+
+    /// From pgq_node's text (`None` for anything else).
+    pub fn parse(s: &str) -> Option<NodeType> {
+        match s {
+            "root" => Some(NodeType::Root),
+            "branch" => Some(NodeType::Branch),
+            "leaf" => Some(NodeType::Leaf),
+            _ => None,
+        }
+    }
+}
+
+/// One member of a cascade. For a node the engine cannot read (dead, or
+/// unreachable: `error` set) it fills what the others know — at least the
+/// name and `dead`, and the provider when a live node lists this one
+/// among its subscribers — and leaves the rest `None`.
+///
+/// `Default` is an empty, up-to-date node, for `..NodeView::default()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeView {
+    /// The node name (`node_location.node_name`), unique in its cascade.
+    pub name: String,
+    /// The node's database, labelled as in [`DatabaseView::name`] when the
+    /// deck watches it, else `dbname@host:port` from its location.
+    pub database: String,
+    /// `node_location.node_location` with the password masked (may be
+    /// empty).
+    pub location: String,
+    /// `None` when not known (the node could not be read).
+    pub node_type: Option<NodeType>,
+    /// A merge leaf: the queue it copies into (`combined_queue`), on the
+    /// same database …
+    pub combined_queue: Option<String>,
+    /// … and the type of that queue's node there (`combined_type`).
+    pub combined_type: Option<NodeType>,
+    /// The node its worker reads from (`provider_node`). The root's own
+    /// name or `None` for the root.
+    pub provider: Option<String>,
+    /// Time since the tick of the worker's last finished batch was taken
+    /// (`now() - tick_time` of `worker_last_tick`, read on the node).
+    pub lag: Option<Duration>,
+    /// `worker_last_tick` (for the root: its queue's top tick).
+    pub last_tick: Option<i64>,
+    /// `global_watermark` of `get_node_info`.
+    pub global_watermark: Option<i64>,
+    /// `local_watermark` of `get_node_info`.
+    pub local_watermark: Option<i64>,
+    /// `worker_name`.
+    pub worker: Option<String>,
+    /// `worker_paused`: shown as PAUSED.
+    pub paused: bool,
+    /// `worker_uptodate`: `false` is shown as NOT UPTODATE (the worker has
+    /// not yet acknowledged an admin change).
+    pub uptodate: bool,
+    /// Tagged dead (`node_location.dead`); the engine does not contact it.
+    pub dead: bool,
+    /// The worker's `cur_error` (the first line is shown in the tree, all
+    /// of it in the detail pane).
+    pub worker_error: Option<String>,
+    /// Why the node could not be read (connection refused, timeout, no
+    /// node for this queue …): shown as UNREACHABLE.
+    pub error: Option<String>,
+    /// The `sync_watermark` node attribute's node list.
+    pub sync_watermark: Vec<String>,
+}
+
+impl Default for NodeView {
+    fn default() -> Self {
+        NodeView {
+            name: String::new(),
+            database: String::new(),
+            location: String::new(),
+            node_type: None,
+            combined_queue: None,
+            combined_type: None,
+            provider: None,
+            lag: None,
+            last_tick: None,
+            global_watermark: None,
+            local_watermark: None,
+            worker: None,
+            paused: false,
+            uptodate: true,
+            dead: false,
+            worker_error: None,
+            error: None,
+            sync_watermark: Vec::new(),
+        }
+    }
+}
+
+impl NodeView {
+    /// The provider, unless it is the node itself (pgq_node gives the root
+    /// itself as its provider).
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref().filter(|p| *p != self.name)
+    }
+
+    /// A merge leaf: a leaf with a combined queue.
+    pub fn is_merge_leaf(&self) -> bool {
+        self.node_type == Some(NodeType::Leaf) && self.combined_queue.is_some()
+    }
+
+    /// Not contacted or not answering.
+    pub fn is_down(&self) -> bool {
+        self.dead || self.error.is_some()
+    }
+}
+
+/// How a takeover treats the old node (londiste `takeover OLD` and its
+/// `--dead-root` / `--dead-branch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TakeoverKind {
+    /// The old node is alive. Old root: switchover (demote_root steps 1–2,
+    /// the new node catches up, promote_branch, demote_root step 3: the old
+    /// root becomes a branch of the new one). Old branch: the roles swap.
+    Switchover,
+    /// The old node is a dead root (`--dead-root`): tag it dead, catch the
+    /// new node up from the furthest live subscriber, promote it, leave a
+    /// `<old>.gravestone` for `resurrect`. Every subscriber of the old
+    /// root follows the new one.
+    Failover,
+    /// The old node is a dead branch (`--dead-branch`): tag it dead; the new
+    /// node reads from the dead branch's provider and every subscriber of
+    /// the dead branch follows it.
+    FailoverBranch,
+}
+
+/// One check of a takeover's dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCheck {
+    /// What was checked: `stats_branch is reachable`.
+    pub what: String,
+    pub ok: bool,
+    /// What was found: `branch node`, `2 tick(s) behind`, the error.
+    pub detail: String,
+}
+
+/// The answer to [`Action::TakeoverPlan`]: what a takeover would check and
+/// do, without changing anything (`takeover --dry-run`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TakeoverPlan {
+    /// As the engine names it: `switchover`, `failover of the root`,
+    /// `branch takeover`, `failover of a branch`.
+    pub kind: String,
+    pub old: String,
+    pub new: String,
+    /// Every check made now; the console refuses to run the takeover when
+    /// one failed.
+    pub checks: Vec<PlanCheck>,
+    /// The steps, in order, as sentences.
+    pub steps: Vec<String>,
+    /// Subscribers of the old node that will read from the new one.
+    pub followers: Vec<String>,
+    /// Anything else the operator should read first.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl TakeoverPlan {
+    /// Every check passed.
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
 /// What the console asks the engine to do. Every state-changing action
 /// has gone through the confirmation popup (and is refused in read-only
 /// mode) before it is sent.
@@ -258,21 +464,132 @@ pub enum Action {
     RestartWorker {
         worker: String,
     },
+    /// Pause the worker of `node` in the cascade of `queue`
+    /// (`set_consumer_paused`, then wait until it acknowledges).
+    PauseNode {
+        queue: String,
+        node: String,
+    },
+    /// Resume a paused node worker.
+    ResumeNode {
+        queue: String,
+        node: String,
+    },
+    /// `change-provider`: `node`'s worker reads from `new_provider`.
+    ChangeProvider {
+        queue: String,
+        node: String,
+        new_provider: String,
+    },
+    /// `takeover old` run for `new`. Sent only after the operator has read
+    /// the plan ([`Action::TakeoverPlan`]) and typed the confirmation.
+    /// `all`: every other subscriber of `old` reads from `new` too (always
+    /// so for the failovers). Report each step with an [`ActionUpdate`]
+    /// as it happens, then answer with the [`ActionResult`].
+    Takeover {
+        queue: String,
+        old: String,
+        new: String,
+        kind: TakeoverKind,
+        all: bool,
+    },
+    /// `tag-dead`: mark `node` dead on every live member.
+    TagDead {
+        queue: String,
+        node: String,
+    },
+    /// `tag-alive`: clear the dead mark on every live member.
+    TagAlive {
+        queue: String,
+        node: String,
+    },
+    /// `drop-node`: remove `node` from the cascade (the engine refuses while
+    /// it has subscribers).
+    DropNode {
+        queue: String,
+        node: String,
+    },
+    /// Read-only: the dry run of a takeover. Answer with
+    /// [`Reply::Plan`] — or an [`ActionResult`] with `ok: false` when no
+    /// plan can be made. Never confirmed, allowed in read-only mode.
+    TakeoverPlan {
+        queue: String,
+        old: String,
+        new: String,
+        kind: TakeoverKind,
+        all: bool,
+    },
 }
 
 impl Action {
     /// Whether the action changes state (needs confirmation, refused in
     /// read-only mode).
     pub fn changes_state(&self) -> bool {
-        !matches!(self, Action::Refresh | Action::SetRefresh(_))
+        !matches!(
+            self,
+            Action::Refresh | Action::SetRefresh(_) | Action::TakeoverPlan { .. }
+        )
     }
 }
 
-/// The engine's answer to an action.
+/// The engine's answer to an action: the last message about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionResult {
     pub action: Action,
     pub ok: bool,
     /// What happened, or the error (server text included), one or more lines.
     pub message: String,
+}
+
+/// A step of an action that is still running (a takeover, a pause that
+/// waits for the worker, a change of provider …). Send any number before
+/// the [`ActionResult`]; the console shows them live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionUpdate {
+    /// The action, equal to the one received.
+    pub action: Action,
+    /// What just happened, one line: `Step 1: writing to the queue on
+    /// shop_root is disabled` (what `Progress::step` gets).
+    pub step: String,
+    /// `true`: the step has begun and is not finished (`waiting for
+    /// stats_branch to apply tick 20514`); the next update replaces it.
+    /// `false` (the usual): the step is done.
+    #[serde(default)]
+    pub running: bool,
+    /// Time since the engine began the action; `None`: the console uses
+    /// its own clock.
+    #[serde(default)]
+    pub elapsed: Option<Duration>,
+    /// During a switchover: how long writes to the queue were refused
+    /// (from demote_root step 1 to promote_branch), on the update that
+    /// ends that window. The console shows it with the result.
+    #[serde(default)]
+    pub writes_refused: Option<Duration>,
+}
+
+/// Everything the engine sends back on the results channel of
+/// [`run`](crate::run). An engine that only sends [`ActionResult`]s can
+/// keep a channel of those: `run` takes any `Into<Reply>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// An action finished (the one answer every sent action gets, except
+    /// a [`Action::TakeoverPlan`] answered with `Plan`).
+    Result(ActionResult),
+    /// A step of an action still running.
+    Update(ActionUpdate),
+    /// The dry run asked for by [`Action::TakeoverPlan`] (`action` is that
+    /// request, as received).
+    Plan { action: Action, plan: TakeoverPlan },
+}
+
+impl From<ActionResult> for Reply {
+    fn from(r: ActionResult) -> Reply {
+        Reply::Result(r)
+    }
+}
+
+impl From<ActionUpdate> for Reply {
+    fn from(u: ActionUpdate) -> Reply {
+        Reply::Update(u)
+    }
 }

@@ -1,7 +1,7 @@
 //! Drawing the whole screen from the [`App`]: header with the view tabs,
 //! the focused view, the command line, the status/toast line and the
-//! key-hint bar; popups (completion, help, confirmation) on top. Reads
-//! the state, never changes it.
+//! key-hint bar; popups (completion, help, confirmation, the takeover
+//! and its picker) on top. Reads the state, never changes it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Position, Rect};
@@ -69,7 +69,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 
 /// Where the terminal cursor goes: in the command line or filter.
 pub fn cursor_position(app: &App, area: Rect) -> Option<Position> {
-    if too_small(area) || app.confirm.is_some() || app.help.is_some() {
+    if too_small(area)
+        || app.confirm.is_some()
+        || app.help.is_some()
+        || app.takeover_open()
+        || app.picker.is_some()
+    {
         return None;
     }
     let line = app.input.as_ref()?;
@@ -99,6 +104,7 @@ impl Widget for &App {
             ViewId::Queues => self.queues.render(snap, theme, s.body, buf),
             ViewId::Workers => self.workers.render(snap, theme, s.body, buf),
             ViewId::Logs => self.logs.render(snap, theme, s.body, buf),
+            ViewId::Nodes => self.nodes.render(snap, theme, s.body, buf),
         }
         if let Some(r) = s.input {
             input_line(self, r, buf);
@@ -111,8 +117,14 @@ impl Widget for &App {
         if let Some(scroll) = self.help {
             help(self, scroll, area, buf);
         }
+        if let Some(p) = &self.picker {
+            crate::takeover::render_picker(p, snap, theme, s.body, buf);
+        }
         if self.confirm.is_some() {
             confirm(self, area, buf);
+        }
+        if let Some(t) = self.takeover.as_ref().filter(|t| !t.hidden) {
+            crate::takeover::render(t, theme, self.now, area, buf);
         }
     }
 }
@@ -315,6 +327,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Queues => app.queues.status(snap),
             ViewId::Workers => app.workers.status(snap),
             ViewId::Logs => app.logs.status(snap),
+            ViewId::Nodes => app.nodes.status(snap),
         };
         Line::from(Span::styled(format!(" {s}"), t.muted))
     };
@@ -325,7 +338,20 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
 /// always fit.
 fn hint_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let items: Vec<(&str, &str, Style)> = if app.confirm.is_some() {
+    let items: Vec<(&str, &str, Style)> = if let Some(tk) =
+        app.takeover.as_ref().filter(|tk| !tk.hidden)
+    {
+        tk.hints()
+            .into_iter()
+            .map(|(k, h)| (k, h, t.hint))
+            .collect()
+    } else if app.picker.is_some() {
+        vec![
+            ("↑↓", "move", t.hint),
+            ("enter", "dry run", t.hint),
+            ("esc", "cancel", t.hint),
+        ]
+    } else if app.confirm.is_some() {
         vec![("y/enter", "confirm", t.hint), ("n/esc", "cancel", t.hint)]
     } else if app.help.is_some() {
         vec![("↑↓", "scroll", t.hint), ("esc", "close", t.hint)]
@@ -445,6 +471,10 @@ fn help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     )));
     lines.push(Line::from(Span::styled(
         "  Everything that changes state asks first, naming what it touches; a read-only console refuses it.",
+        t.muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "  Switchover and failover show the engine's dry run first and run only once you type the node's name.",
         t.muted,
     )));
     let max = (lines.len() as u16).saturating_sub(inner.height);

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use crate::app::{App, ConsoleOptions, ExitReason, ToastKind};
 use crate::describe::describe;
 use crate::event::Event;
-use crate::model::{Action, ActionResult, Snapshot};
+use crate::model::{Action, Reply, Snapshot};
 use crate::render;
 
 /// How often housekeeping runs (toast expiry, terminal recovery).
@@ -37,8 +37,11 @@ const HOUSEKEEPING: Duration = Duration::from_millis(250);
 /// * `actions`: what the operator asked for, already confirmed (and never
 ///   state-changing in read-only mode). Sent with `try_send`: a full
 ///   channel shows "engine busy" instead of blocking the screen.
-/// * `results`: the engine's answer to each action, shown in the status
-///   line.
+/// * `results`: the engine's answers: [`ActionResult`](crate::model::ActionResult)s
+///   (shown in the status line), and — with a channel of [`Reply`] —
+///   the steps of long actions ([`Reply::Update`]) and takeover dry runs
+///   ([`Reply::Plan`]). Any `Into<Reply>` works, so a channel of
+///   `ActionResult` still does.
 ///
 /// Enters raw mode and the alternate screen and installs a panic hook that
 /// restores the terminal (the previous hook runs after it, so the panic
@@ -47,12 +50,15 @@ const HOUSEKEEPING: Duration = Duration::from_millis(250);
 ///
 /// Quitting: `q` (or ctrl-c), then `y` (or enter, or ctrl-c again) when
 /// workers are hosted.
-pub async fn run(
+pub async fn run<R>(
     opts: ConsoleOptions,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     actions: mpsc::Sender<Action>,
-    results: mpsc::Receiver<ActionResult>,
-) -> io::Result<ExitReason> {
+    results: mpsc::Receiver<R>,
+) -> io::Result<ExitReason>
+where
+    R: Into<Reply> + Send,
+{
     let guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let reason = run_loop(
@@ -71,15 +77,16 @@ pub async fn run(
 
 /// The loop behind [`run`], on any backend and input stream (tests drive
 /// it with a `TestBackend` and a channel of key events).
-pub async fn run_loop<B, S>(
+pub async fn run_loop<B, S, R>(
     terminal: &mut Terminal<B>,
     mut input: S,
     opts: ConsoleOptions,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     actions: mpsc::Sender<Action>,
-    mut results: mpsc::Receiver<ActionResult>,
+    mut results: mpsc::Receiver<R>,
 ) -> io::Result<ExitReason>
 where
+    R: Into<Reply>,
     B: Backend,
     B::Error: Send + Sync + 'static,
     S: Stream<Item = io::Result<crossterm::event::Event>> + Unpin,
@@ -117,7 +124,7 @@ where
                 Err(_) => Event::EngineClosed,
             },
             r = results.recv(), if results_open => match r {
-                Some(r) => Event::Result(r),
+                Some(r) => Event::from(r.into()),
                 None => {
                     results_open = false;
                     continue;

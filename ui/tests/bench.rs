@@ -1,4 +1,5 @@
-//! The console's render time for 1,000 queues (printed, not asserted:
+//! The console's render time for 1,000 queues and 100 cascades of ten
+//! nodes (printed, not asserted:
 //! `cargo test -p skydeck-ui --test bench -- --nocapture`). `skydeck bench`
 //! calls the same `render_once`.
 
@@ -20,7 +21,12 @@ fn queues_view_with_1000_queues() {
         times[times.len() / 2],
         times[times.len() - 1]
     );
-    for view in [ViewId::Overview, ViewId::Workers, ViewId::Logs] {
+    for view in [
+        ViewId::Overview,
+        ViewId::Workers,
+        ViewId::Logs,
+        ViewId::Nodes,
+    ] {
         println!(
             "render {view} (1000 queues, 500 log lines): {:?}",
             render_once(Arc::clone(&snap), view, 160, 50)

@@ -28,9 +28,11 @@ fn views_by_key_by_name_and_back() {
     ch(&mut a, '4');
     assert_eq!(a.view(), ViewId::Logs);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), ViewId::Nodes);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.view(), ViewId::Overview);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view(), ViewId::Logs);
+    assert_eq!(a.view(), ViewId::Nodes);
     command(&mut a, "workers");
     assert_eq!(a.view(), ViewId::Workers);
     assert!(
@@ -39,9 +41,11 @@ fn views_by_key_by_name_and_back() {
     );
     // esc walks back through the views visited.
     press(&mut a, KeyCode::Esc);
-    assert_eq!(a.view(), ViewId::Logs);
+    assert_eq!(a.view(), ViewId::Nodes);
     press(&mut a, KeyCode::Esc);
     assert_eq!(a.view(), ViewId::Overview);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), ViewId::Nodes);
     press(&mut a, KeyCode::Esc);
     press(&mut a, KeyCode::Esc);
     press(&mut a, KeyCode::Esc);

@@ -9,7 +9,7 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use futures_util::Stream;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use skydeck_ui::model::{Action, ActionResult, Snapshot};
+use skydeck_ui::model::{Action, ActionResult, ActionUpdate, Reply, Snapshot, TakeoverPlan};
 use skydeck_ui::{fixtures, run_loop, ConsoleOptions, ExitReason};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -186,6 +186,127 @@ async fn a_full_action_channel_does_not_block_the_screen() {
     assert_eq!(reason, ExitReason::Quit);
     assert!(
         screen.contains("engine busy: refresh now was not sent"),
+        "{screen}"
+    );
+}
+
+async fn next_action(actions: &mut mpsc::Receiver<Action>) -> Action {
+    timeout(Duration::from_secs(5), actions.recv())
+        .await
+        .expect("an action within 5 s")
+        .expect("open")
+}
+
+/// An engine that sends steps and plans: a channel of [`Reply`].
+#[tokio::test]
+async fn steps_and_plans_reach_the_screen_through_replies() {
+    let (keys, key_rx) = mpsc::unbounded_channel::<io::Result<TermEvent>>();
+    let input: Input = Box::pin(futures_util::stream::unfold(key_rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    }));
+    let (_snapshots, snap_rx) = watch::channel(Arc::new(fixtures::deck()));
+    let (act_tx, mut actions) = mpsc::channel(16);
+    let (replies, res_rx) = mpsc::channel::<Reply>(16);
+    let task = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(120, 32)).expect("terminal");
+        let r = run_loop(
+            &mut terminal,
+            input,
+            ConsoleOptions::default(),
+            snap_rx,
+            act_tx,
+            res_rx,
+        )
+        .await;
+        (r, terminal)
+    });
+    let key = |c: char| {
+        keys.send(Ok(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))))
+        .expect("console running");
+    };
+    // A node action with a step before its result.
+    key('5');
+    for c in ":pause node stats_branch".chars() {
+        key(c);
+    }
+    keys.send(Ok(TermEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    ))))
+    .expect("console running");
+    key('y');
+    let pause = next_action(&mut actions).await;
+    assert!(matches!(pause, Action::PauseNode { .. }), "{pause:?}");
+    replies
+        .send(Reply::Update(ActionUpdate {
+            action: pause.clone(),
+            step: "waiting for stats_branch_worker to acknowledge".into(),
+            running: true,
+            elapsed: None,
+            writes_refused: None,
+        }))
+        .await
+        .expect("console running");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // A switchover of the selected branch: its dry run arrives as a plan.
+    for c in ":show node stats_branch".chars() {
+        key(c);
+    }
+    keys.send(Ok(TermEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    ))))
+    .expect("console running");
+    key('s');
+    let ask = next_action(&mut actions).await;
+    assert!(matches!(ask, Action::TakeoverPlan { .. }), "{ask:?}");
+    replies
+        .send(Reply::Plan {
+            action: ask,
+            plan: TakeoverPlan {
+                kind: "switchover".into(),
+                old: "shop_root".into(),
+                new: "stats_branch".into(),
+                steps: vec!["demote_root step 1 on shop_root".into()],
+                ..TakeoverPlan::default()
+            },
+        })
+        .await
+        .expect("console running");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    keys.send(Ok(TermEvent::Key(KeyEvent::new(
+        KeyCode::Esc,
+        KeyModifiers::NONE,
+    ))))
+    .expect("console running");
+    // Keys and replies travel on separate channels: let the escape land
+    // before the result, so the result's line is the last one shown.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    replies
+        .send(
+            ActionResult {
+                action: pause,
+                ok: true,
+                message: "worker of stats_branch paused".into(),
+            }
+            .into(),
+        )
+        .await
+        .expect("console running");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    key('q');
+    key('y');
+    let (r, terminal) = timeout(Duration::from_secs(5), task)
+        .await
+        .expect("returns")
+        .expect("no panic");
+    assert_eq!(r.expect("no io error"), ExitReason::Quit);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("pause node stats_branch on replika: worker of stats_branch paused"),
         "{screen}"
     );
 }

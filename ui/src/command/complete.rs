@@ -9,6 +9,7 @@ use super::grammar::{self, walk, AssignState, Next, Slot, Walk, SPECS};
 use super::lexer::{lex, Token};
 use super::Context;
 use crate::fmt::quote_name;
+use crate::model::NodeType;
 use crate::theme::ThemeName;
 use crate::views::VIEWS;
 
@@ -241,6 +242,39 @@ fn slot_values(
             }
         }
         Slot::Database => names.extend(snap.databases.iter().map(|d| d.name.clone())),
+        Slot::Cascade => names.extend(snap.cascades.iter().map(|c| c.queue.clone())),
+        Slot::Node | Slot::Branch | Slot::Provider => {
+            // `on <queue>` names the cascade; else every cascade (the one
+            // selected in the Nodes view first does not matter: a set).
+            let on = w.and_then(|w| w.clause("on")).map(|t| t.text.as_str());
+            let node = w
+                .and_then(|w| w.arg(0))
+                .map(|t| t.text.as_str())
+                .filter(|_| slot == Slot::Provider);
+            for c in snap
+                .cascades
+                .iter()
+                .filter(|c| on.is_none_or(|q| c.queue == q))
+                .filter(|c| node.is_none_or(|n| crate::cascade::node(c, n).is_some()))
+            {
+                for n in &c.nodes {
+                    let keep = match slot {
+                        Slot::Branch => n.node_type == Some(NodeType::Branch) && !n.dead,
+                        Slot::Provider => {
+                            let me = node.unwrap_or("");
+                            n.name != me
+                                && matches!(n.node_type, Some(NodeType::Root | NodeType::Branch))
+                                && !n.dead
+                                && !crate::cascade::reads_from(c, &n.name, me)
+                        }
+                        _ => true,
+                    };
+                    if keep {
+                        names.insert(n.name.clone());
+                    }
+                }
+            }
+        }
         Slot::Param => {
             for (_, full) in grammar::QUEUE_PARAMS {
                 keywords.insert(full);

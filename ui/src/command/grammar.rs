@@ -19,6 +19,14 @@ pub enum Slot {
     Worker,
     WorkerOrAll,
     Database,
+    /// A node of a cascade.
+    Node,
+    /// A branch that could become the root.
+    Branch,
+    /// A node another can read from (root or branch).
+    Provider,
+    /// A cascaded queue.
+    Cascade,
     /// A `set_queue_config` parameter name.
     Param,
     Value,
@@ -43,6 +51,10 @@ impl Slot {
             Slot::Worker => "a worker name",
             Slot::WorkerOrAll => "a worker name or *",
             Slot::Database => "a database",
+            Slot::Node => "a node name",
+            Slot::Branch => "a branch node",
+            Slot::Provider => "a root or branch node",
+            Slot::Cascade => "a cascaded queue",
             Slot::Param => "a parameter name",
             Slot::Value => "a value",
             Slot::Assignments => "name=value",
@@ -94,6 +106,13 @@ const IN_DB: Clause = Clause {
     slot: Some(Slot::Database),
 };
 
+/// `on <queue>`: which cascade (needed when a node name is in several).
+const ON_CASCADE: Clause = Clause {
+    word: "on",
+    aliases: &[],
+    slot: Some(Slot::Cascade),
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     CreateQueue,
@@ -108,9 +127,19 @@ pub enum Kind {
     PauseWorker,
     ResumeWorker,
     RestartWorker,
+    PauseNode,
+    ResumeNode,
+    ChangeProvider,
+    Switchover,
+    Failover,
+    TagDead,
+    TagAlive,
+    DropNode,
     ShowQueue,
     ShowConsumer,
     ShowWorker,
+    ShowNode,
+    ShowCascade,
     ShowDatabases,
     ShowLogs,
     ShowHelp,
@@ -163,6 +192,14 @@ impl Spec {
                 | Kind::PauseWorker
                 | Kind::ResumeWorker
                 | Kind::RestartWorker
+                | Kind::PauseNode
+                | Kind::ResumeNode
+                | Kind::ChangeProvider
+                | Kind::Switchover
+                | Kind::Failover
+                | Kind::TagDead
+                | Kind::TagAlive
+                | Kind::DropNode
         )
     }
 }
@@ -239,6 +276,28 @@ pub const SPECS: &[Spec] = &[
         "resume worker <worker|*>", "resume a paused worker"),
     spec!(RestartWorker, ["restart", "worker"], [req(Slot::Worker)], [],
         "restart worker <worker>", "stop and start a hosted worker"),
+    spec!(PauseNode, ["pause", "node"], [req(Slot::Node)], [ON_CASCADE],
+        "pause node <node> [on <queue>]", "pause a cascade node's worker (waits for it)"),
+    spec!(ResumeNode, ["resume", "node"], [req(Slot::Node)], [ON_CASCADE],
+        "resume node <node> [on <queue>]", "resume a paused node worker"),
+    spec!(ChangeProvider, ["change", "provider"], [req(Slot::Node)],
+        [Clause { word: "to", aliases: &[], slot: Some(Slot::Provider) }, ON_CASCADE],
+        "change provider <node> to <provider> [on <queue>]",
+        "make a node read from another root or branch"),
+    spec!(Switchover, ["switchover", "to"], [req(Slot::Branch)],
+        [Clause { word: "all", aliases: &[], slot: None }, ON_CASCADE],
+        "switchover to <node> [all] [on <queue>]",
+        "make a branch the root: dry run, then type its name (all: every subscriber follows)"),
+    spec!(Failover, ["failover", "to"], [req(Slot::Branch)],
+        [Clause { word: "from", aliases: &[], slot: Some(Slot::Node) }, ON_CASCADE],
+        "failover to <node> [from <dead node>] [on <queue>]",
+        "replace a dead root (or branch): dry run, then type `failover <dead node>`"),
+    spec!(TagDead, ["tag", "dead"], [req(Slot::Node)], [ON_CASCADE],
+        "tag dead <node> [on <queue>]", "mark a node dead on every live member"),
+    spec!(TagAlive, ["tag", "alive"], [req(Slot::Node)], [ON_CASCADE],
+        "tag alive <node> [on <queue>]", "clear a node's dead mark"),
+    spec!(DropNode, ["drop", "node"], [req(Slot::Node)], [ON_CASCADE],
+        "drop node <node> [on <queue>]", "remove a node from its cascade (not while it has subscribers)"),
     spec!(ShowQueue, ["show", "queue"], [opt(Slot::QueueOrAll)], [IN_DB],
         "show queue [<queue>|*] [in <db>]", "go to the queue"),
     spec!(ShowConsumer, ["show", "consumer"], [opt(Slot::ConsumerOrAll)],
@@ -246,6 +305,10 @@ pub const SPECS: &[Spec] = &[
         "show consumer [<consumer>|*] [on <queue>] [in <db>]", "go to the consumer"),
     spec!(ShowWorker, ["show", "worker"], [opt(Slot::WorkerOrAll)], [],
         "show worker [<worker>|*]", "go to the worker"),
+    spec!(ShowNode, ["show", "node"], [opt(Slot::Node)], [ON_CASCADE],
+        "show node [<node>] [on <queue>]", "go to the node in the Nodes view"),
+    spec!(ShowCascade, ["show", "cascade"], [opt(Slot::Cascade)], [],
+        "show cascade [<queue>]", "go to the cascade's tree"),
     spec!(ShowDatabases, ["show", "databases"], [], [], "show databases", "go to the overview"),
     spec!(ShowLogs, ["show", "logs"], [], [], "show logs", "go to the log"),
     spec!(ShowHelp, ["show", "help"], [], [], "show help", "this help"),
@@ -284,6 +347,24 @@ pub const SPECS: &[Spec] = &[
         usage: "show database",
         about: "",
         kind: Kind::ShowDatabases,
+        hidden: true,
+    },
+    Spec {
+        words: &["takeover", "to"],
+        args: &[req(Slot::Branch)],
+        clauses: &[Clause { word: "all", aliases: &[], slot: None }, ON_CASCADE],
+        usage: "takeover to <node>",
+        about: "",
+        kind: Kind::Switchover,
+        hidden: true,
+    },
+    Spec {
+        words: &["show", "nodes"],
+        args: &[],
+        clauses: &[],
+        usage: "show nodes",
+        about: "",
+        kind: Kind::ShowCascade,
         hidden: true,
     },
     Spec {

@@ -23,6 +23,9 @@ pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     /// The selected queue in the Queues view: (database, queue).
     pub queue: Option<(&'a str, &'a str)>,
+    /// The cascade selected in the Nodes view (its queue name): the
+    /// default when a node name is in several cascades.
+    pub cascade: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -30,7 +33,13 @@ impl<'a> Context<'a> {
         Context {
             snapshot,
             queue: None,
+            cascade: None,
         }
+    }
+
+    pub fn with_cascade(mut self, queue: &'a str) -> Context<'a> {
+        self.cascade = Some(queue);
+        self
     }
 
     pub fn with_queue(mut self, database: &'a str, queue: &'a str) -> Context<'a> {

@@ -7,8 +7,11 @@ use std::time::Duration;
 use super::grammar::{self, queue_param, walk, AssignState, Kind, Next, Slot, Walk, SPECS};
 use super::lexer::{lex, Token};
 use super::Context;
+use crate::cascade;
 use crate::fmt::{parse_period, quote_name};
-use crate::model::{Action, TickerMode, WorkerState};
+use crate::model::{
+    Action, CascadeView, NodeType, NodeView, TakeoverKind, TickerMode, WorkerState,
+};
 use crate::theme::ThemeName;
 use crate::views::{ViewId, VIEWS};
 
@@ -32,6 +35,16 @@ pub enum Command {
     Theme(ThemeName),
     /// Filter the current view; empty clears.
     Filter(String),
+    /// Start a switchover or failover: the console asks the engine for the
+    /// dry run ([`Action::TakeoverPlan`]) and shows it; the takeover runs
+    /// only after the operator has typed the confirmation.
+    Takeover {
+        queue: String,
+        old: String,
+        new: String,
+        kind: TakeoverKind,
+        all: bool,
+    },
 }
 
 /// Where `show …` goes.
@@ -48,6 +61,11 @@ pub enum Target {
         consumer: String,
     },
     Worker(String),
+    /// A node in the Nodes view; `node: None`: the cascade's header.
+    Node {
+        queue: String,
+        node: Option<String>,
+    },
 }
 
 /// A command line that cannot run, with what to do instead.
@@ -387,6 +405,123 @@ fn build(w: &Walk<'_>, ctx: &Context<'_>) -> Result<Command> {
                     .collect(),
             ))
         }
+        Kind::PauseNode | Kind::ResumeNode | Kind::TagDead | Kind::TagAlive | Kind::DropNode => {
+            let name = text(w.arg(0)).unwrap_or_default();
+            let (c, n) = ctx.node(&name, w.clause("on").map(|t| t.text.as_str()))?;
+            let queue = c.queue.clone();
+            let node = n.name.clone();
+            let action = match w.spec.kind {
+                Kind::PauseNode => {
+                    if n.worker.is_none() {
+                        return err(format!(
+                            "node {} of {} has no worker to pause",
+                            quote_name(&node),
+                            quote_name(&queue)
+                        ));
+                    }
+                    Action::PauseNode { queue, node }
+                }
+                Kind::ResumeNode => Action::ResumeNode { queue, node },
+                Kind::TagDead => Action::TagDead { queue, node },
+                Kind::TagAlive => Action::TagAlive { queue, node },
+                _ => Action::DropNode { queue, node },
+            };
+            Ok(Command::Run(vec![action]))
+        }
+        Kind::ChangeProvider => {
+            let name = text(w.arg(0)).unwrap_or_default();
+            let (c, n) = ctx.node(&name, w.clause("on").map(|t| t.text.as_str()))?;
+            let Some(to) = w.clause("to") else {
+                return err(format!(
+                    "to which provider? change provider {} to <node> (roots and branches of {}: {})",
+                    quote_name(&n.name),
+                    quote_name(&c.queue),
+                    list(providers(c, &n.name).into_iter())
+                ));
+            };
+            let p = check_provider(c, n, &to.text)?;
+            Ok(Command::Run(vec![Action::ChangeProvider {
+                queue: c.queue.clone(),
+                node: n.name.clone(),
+                new_provider: p,
+            }]))
+        }
+        Kind::Switchover => {
+            let name = text(w.arg(0)).unwrap_or_default();
+            let (c, n) = ctx.node(&name, w.clause("on").map(|t| t.text.as_str()))?;
+            new_root_check(c, n)?;
+            let old = cascade::root_of(c, &n.name)
+                .filter(|r| r.name != n.name)
+                .ok_or_else(|| {
+                    CommandError(format!(
+                        "{} reads from no one: which root should it replace?",
+                        quote_name(&n.name)
+                    ))
+                })?;
+            Ok(Command::Takeover {
+                queue: c.queue.clone(),
+                old: old.name.clone(),
+                new: n.name.clone(),
+                kind: TakeoverKind::Switchover,
+                all: w.has("all"),
+            })
+        }
+        Kind::Failover => {
+            let name = text(w.arg(0)).unwrap_or_default();
+            let (c, n) = ctx.node(&name, w.clause("on").map(|t| t.text.as_str()))?;
+            new_root_check(c, n)?;
+            let old = match w.clause("from") {
+                Some(t) => cascade::node(c, &t.text).ok_or_else(|| {
+                    CommandError(format!(
+                        "no node {} in {} ({})",
+                        quote_name(&t.text),
+                        quote_name(&c.queue),
+                        list(c.nodes.iter().map(|n| n.name.as_str()))
+                    ))
+                })?,
+                None => cascade::failover_old(c, &n.name).ok_or_else(|| {
+                    CommandError(format!(
+                        "{} reads from no one: which dead node should it replace? add from <node>",
+                        quote_name(&n.name)
+                    ))
+                })?,
+            };
+            if old.name == n.name {
+                return err(format!("{} cannot take its own place", quote_name(&n.name)));
+            }
+            let kind = if cascade::is_root_like(old) {
+                TakeoverKind::Failover
+            } else {
+                TakeoverKind::FailoverBranch
+            };
+            Ok(Command::Takeover {
+                queue: c.queue.clone(),
+                old: old.name.clone(),
+                new: n.name.clone(),
+                kind,
+                all: true,
+            })
+        }
+        Kind::ShowNode => match w.arg(0) {
+            None => Ok(Command::Show(Target::View(ViewId::Nodes))),
+            Some(t) => {
+                let (c, n) = ctx.node(&t.text, w.clause("on").map(|t| t.text.as_str()))?;
+                Ok(Command::Show(Target::Node {
+                    queue: c.queue.clone(),
+                    node: Some(n.name.clone()),
+                }))
+            }
+        },
+        Kind::ShowCascade => match w.arg(0) {
+            None => Ok(Command::Show(Target::View(ViewId::Nodes))),
+            Some(t) => {
+                let c = ctx.cascade(&t.text)?;
+                Ok(Command::Show(Target::Node {
+                    queue: c.queue.clone(),
+                    node: None,
+                }))
+            }
+        },
         Kind::ShowQueue => match w.arg(0).filter(|_| !is_all(w.arg(0))) {
             None => Ok(Command::Show(Target::View(ViewId::Queues))),
             Some(q) => {
@@ -452,7 +587,160 @@ fn unknown_param(name: &str) -> CommandError {
     ))
 }
 
+/// The roots and branches `node` could read from.
+fn providers<'c>(c: &'c CascadeView, node: &str) -> Vec<&'c str> {
+    c.nodes
+        .iter()
+        .filter(|p| {
+            p.name != node
+                && matches!(p.node_type, Some(NodeType::Root | NodeType::Branch))
+                && !p.dead
+                && !cascade::reads_from(c, &p.name, node)
+        })
+        .map(|p| p.name.as_str())
+        .collect()
+}
+
+/// `to <provider>` must be a live root or branch of the same cascade that
+/// does not read from the node (that would be a loop).
+fn check_provider(c: &CascadeView, n: &NodeView, to: &str) -> Result<String> {
+    let q = |s: &str| quote_name(s);
+    let Some(p) = cascade::node(c, to) else {
+        return err(format!(
+            "no node {} in {} (roots and branches: {})",
+            q(to),
+            q(&c.queue),
+            list(providers(c, &n.name).into_iter())
+        ));
+    };
+    if p.name == n.name {
+        return err(format!("{} cannot read from itself", q(&n.name)));
+    }
+    if n.node_type == Some(NodeType::Root) {
+        return err(format!(
+            "{} is the root: it reads from no one (switchover to another node instead)",
+            q(&n.name)
+        ));
+    }
+    if n.provider() == Some(p.name.as_str()) {
+        return err(format!("{} already reads from {}", q(&n.name), q(&p.name)));
+    }
+    if p.node_type == Some(NodeType::Leaf) {
+        return err(format!(
+            "{} is a leaf: only a root or branch can be a provider ({})",
+            q(&p.name),
+            list(providers(c, &n.name).into_iter())
+        ));
+    }
+    if p.dead {
+        return err(format!("{} is tagged dead", q(&p.name)));
+    }
+    if cascade::reads_from(c, &p.name, &n.name) {
+        return err(format!(
+            "{} reads from {} (directly or not): that would be a loop",
+            q(&p.name),
+            q(&n.name)
+        ));
+    }
+    Ok(p.name.clone())
+}
+
+/// Only a live branch can become the root.
+fn new_root_check(c: &CascadeView, n: &NodeView) -> Result<()> {
+    let q = |s: &str| quote_name(s);
+    let branches = || {
+        let old = cascade::root(c).map(|r| r.name.as_str()).unwrap_or("");
+        list(
+            cascade::takeover_candidates(c, old)
+                .iter()
+                .map(|b| b.name.as_str()),
+        )
+    };
+    match n.node_type {
+        Some(NodeType::Root) => err(format!(
+            "{} is already the root of {}",
+            q(&n.name),
+            q(&c.queue)
+        )),
+        Some(NodeType::Leaf) => err(format!(
+            "{} is a leaf: only a branch can take over (branches of {}: {})",
+            q(&n.name),
+            q(&c.queue),
+            branches()
+        )),
+        _ if n.dead => err(format!("{} is tagged dead", q(&n.name))),
+        _ => Ok(()),
+    }
+}
+
 impl<'a> Context<'a> {
+    /// The cascade of `queue`.
+    fn cascade(&self, queue: &str) -> Result<&'a CascadeView> {
+        cascade::find(self.snapshot, queue).ok_or_else(|| {
+            CommandError(format!(
+                "no cascade {} ({})",
+                quote_name(queue),
+                list(self.snapshot.cascades.iter().map(|c| c.queue.as_str()))
+            ))
+        })
+    }
+
+    /// The node `name`, in the cascade `on` names, else the one cascade
+    /// that has it, else the selected cascade.
+    fn node(&self, name: &str, on: Option<&str>) -> Result<(&'a CascadeView, &'a NodeView)> {
+        if let Some(q) = on {
+            let c = self.cascade(q)?;
+            return match cascade::node(c, name) {
+                Some(n) => Ok((c, n)),
+                None => err(format!(
+                    "no node {} in {} ({})",
+                    quote_name(name),
+                    quote_name(q),
+                    list(c.nodes.iter().map(|n| n.name.as_str()))
+                )),
+            };
+        }
+        let found: Vec<(&CascadeView, &NodeView)> = self
+            .snapshot
+            .cascades
+            .iter()
+            .filter_map(|c| cascade::node(c, name).map(|n| (c, n)))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => {
+                if self.snapshot.cascades.is_empty() {
+                    return err("this deck has no cascaded queues");
+                }
+                let mut all: Vec<&str> = self
+                    .snapshot
+                    .cascades
+                    .iter()
+                    .flat_map(|c| c.nodes.iter().map(|n| n.name.as_str()))
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                err(format!(
+                    "no node {} in any cascade ({})",
+                    quote_name(name),
+                    list(all.into_iter())
+                ))
+            }
+            many => {
+                if let Some(cur) = self.cascade {
+                    if let Some(hit) = many.iter().find(|(c, _)| c.queue == cur) {
+                        return Ok(*hit);
+                    }
+                }
+                err(format!(
+                    "node {} is in several cascades ({}): add on <queue>",
+                    quote_name(name),
+                    list(many.iter().map(|(c, _)| c.queue.as_str()))
+                ))
+            }
+        }
+    }
+
     /// The `in <db>` clause, checked against the deck.
     fn database_arg(&self, t: Option<&Token>) -> Result<Option<String>> {
         let Some(t) = t else { return Ok(None) };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::fixtures::{self, ARCHIVE, SHOP, STATS};
-use crate::model::{Action, Snapshot};
+use crate::model::{Action, Snapshot, TakeoverKind};
 use crate::theme::ThemeName;
 use crate::views::ViewId;
 
@@ -315,15 +315,15 @@ fn errors_say_what_to_do() {
     let d = deck();
     assert_eq!(
         fail(&d, "frobnicate"),
-        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs"
+        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs, nodes"
     );
     assert_eq!(
         fail(&d, "drop table x"),
-        "drop: expected queue, found 'table'"
+        "drop: expected queue or node, found 'table'"
     );
     assert_eq!(
-        fail(&d, "show node"),
-        "show: expected queue, consumer, worker, databases, logs, help or version, found 'node'"
+        fail(&d, "show table"),
+        "show: expected queue, consumer, worker, node, cascade, databases, logs, help or version, found 'table'"
     );
     assert_eq!(fail(&d, "create"), "create: expected queue");
     assert_eq!(
@@ -475,10 +475,12 @@ fn completes_commands() {
     assert_eq!(
         names("show ", &d),
         [
+            "cascade",
             "consumer",
             "databases",
             "help",
             "logs",
+            "node",
             "queue",
             "version",
             "worker"
@@ -603,4 +605,244 @@ fn help_lists_every_visible_command() {
             spec.name()
         );
     }
+}
+
+// ----- cascades ----------------------------------------------------------------
+
+fn takeover(snap: &Snapshot, line: &str) -> (String, String, String, TakeoverKind, bool) {
+    match ok(snap, line) {
+        Command::Takeover {
+            queue,
+            old,
+            new,
+            kind,
+            all,
+        } => (queue, old, new, kind, all),
+        other => panic!("{line}: not a takeover: {other:?}"),
+    }
+}
+
+#[test]
+fn node_commands_become_actions() {
+    let d = deck();
+    let q = || s("replika");
+    assert_eq!(
+        run(&d, "pause node stats_branch"),
+        [Action::PauseNode {
+            queue: q(),
+            node: s("stats_branch")
+        }]
+    );
+    assert_eq!(
+        run(&d, "RESUME NODE report_branch ON replika;"),
+        [Action::ResumeNode {
+            queue: q(),
+            node: s("report_branch")
+        }]
+    );
+    assert_eq!(
+        run(&d, "change provider search_leaf to shop_root"),
+        [Action::ChangeProvider {
+            queue: q(),
+            node: s("search_leaf"),
+            new_provider: s("shop_root")
+        }]
+    );
+    assert_eq!(
+        run(&d, "tag dead archive_leaf"),
+        [Action::TagDead {
+            queue: q(),
+            node: s("archive_leaf")
+        }]
+    );
+    assert_eq!(
+        run(&d, "tag alive dr_branch on replika"),
+        [Action::TagAlive {
+            queue: q(),
+            node: s("dr_branch")
+        }]
+    );
+    assert_eq!(
+        run(&d, "drop node part1_merge"),
+        [Action::DropNode {
+            queue: s("part1"),
+            node: s("part1_merge")
+        }]
+    );
+    assert_eq!(
+        ok(&d, "show node bi_leaf"),
+        Command::Show(Target::Node {
+            queue: q(),
+            node: Some(s("bi_leaf"))
+        })
+    );
+    assert_eq!(
+        ok(&d, "show cascade part1"),
+        Command::Show(Target::Node {
+            queue: s("part1"),
+            node: None
+        })
+    );
+    assert_eq!(
+        ok(&d, "show node"),
+        Command::Show(Target::View(ViewId::Nodes))
+    );
+    assert_eq!(ok(&d, "nodes"), Command::Show(Target::View(ViewId::Nodes)));
+}
+
+#[test]
+fn switchover_and_failover_commands() {
+    let d = deck();
+    assert_eq!(
+        takeover(&d, "switchover to stats_branch"),
+        (
+            s("replika"),
+            s("shop_root"),
+            s("stats_branch"),
+            TakeoverKind::Switchover,
+            false
+        )
+    );
+    assert!(takeover(&d, "switchover to report_branch all on replika").4);
+    // A failover replaces the nearest dead node above, else the root.
+    assert_eq!(
+        takeover(&d, "failover to stats_branch"),
+        (
+            s("replika"),
+            s("shop_root"),
+            s("stats_branch"),
+            TakeoverKind::Failover,
+            true
+        )
+    );
+    assert_eq!(
+        takeover(&d, "failover to stats_branch from dr_branch"),
+        (
+            s("replika"),
+            s("dr_branch"),
+            s("stats_branch"),
+            TakeoverKind::FailoverBranch,
+            true
+        )
+    );
+    assert_eq!(
+        fail(&d, "switchover to search_leaf"),
+        "switchover to: search_leaf is a leaf: only a branch can take over (branches of replika: report_branch, stats_branch)"
+    );
+    assert_eq!(
+        fail(&d, "switchover to part1_root"),
+        "switchover to: part1_root is already the root of part1"
+    );
+    assert_eq!(
+        fail(&d, "failover to stats_branch from stats_branch"),
+        "failover to: stats_branch cannot take its own place"
+    );
+    assert_eq!(fail(&d, "switchover"), "switchover: expected to");
+    assert_eq!(
+        fail(&d, "switchover to"),
+        "switchover to: expected a branch node — usage: switchover to <node> [all] [on <queue>]"
+    );
+}
+
+#[test]
+fn node_names_resolve_to_their_cascade() {
+    let mut d = deck();
+    // The same node name in two cascades.
+    let mut twin = d.cascades[0].clone();
+    twin.queue = s("replika2");
+    d.cascades.push(twin);
+    assert_eq!(
+        fail(&d, "pause node stats_branch"),
+        "pause node: node stats_branch is in several cascades (replika, replika2): add on <queue>"
+    );
+    assert_eq!(
+        run(&d, "pause node stats_branch on replika2"),
+        [Action::PauseNode {
+            queue: s("replika2"),
+            node: s("stats_branch")
+        }]
+    );
+    // The cascade selected in the Nodes view decides.
+    let ctx = Context::new(&d).with_cascade("replika2");
+    assert_eq!(
+        parse("pause node stats_branch", &ctx),
+        Ok(Command::Run(vec![Action::PauseNode {
+            queue: s("replika2"),
+            node: s("stats_branch")
+        }]))
+    );
+    assert_eq!(
+        fail(&d, "pause node stats_branch on nope"),
+        "pause node: no cascade nope (replika, part1, replika2)"
+    );
+    assert_eq!(
+        fail(&d, "pause node nope on part1"),
+        "pause node: no node nope in part1 (part1_merge, part1_root)"
+    );
+    assert_eq!(
+        fail(&d, "pause node dr_branch on replika"),
+        "pause node: node dr_branch of replika has no worker to pause"
+    );
+    assert_eq!(
+        fail(&fixtures::empty_deck(), "pause node x"),
+        "pause node: this deck has no cascaded queues"
+    );
+}
+
+#[test]
+fn change_provider_refuses_loops_and_leaves() {
+    let d = deck();
+    assert_eq!(
+        fail(&d, "change provider stats_branch"),
+        "change provider: to which provider? change provider stats_branch to <node> (roots and branches of replika: shop_root, report_branch)"
+    );
+    assert_eq!(
+        fail(&d, "change provider shop_root to stats_branch"),
+        "change provider: shop_root is the root: it reads from no one (switchover to another node instead)"
+    );
+    assert_eq!(
+        fail(&d, "change provider report_branch to bi_leaf"),
+        "change provider: bi_leaf is a leaf: only a root or branch can be a provider (shop_root, stats_branch)"
+    );
+    assert_eq!(
+        fail(&d, "change provider search_leaf to stats_branch"),
+        "change provider: search_leaf already reads from stats_branch"
+    );
+    assert_eq!(
+        fail(&d, "change provider search_leaf to search_leaf"),
+        "change provider: search_leaf cannot read from itself"
+    );
+    // A branch cannot read from a node below it.
+    let mut looped = deck();
+    for n in &mut looped.cascades[0].nodes {
+        if n.name == "search_leaf" {
+            n.node_type = Some(crate::model::NodeType::Branch);
+        }
+    }
+    assert_eq!(
+        fail(&looped, "change provider stats_branch to search_leaf"),
+        "change provider: search_leaf reads from stats_branch (directly or not): that would be a loop"
+    );
+}
+
+#[test]
+fn completes_node_names() {
+    let d = deck();
+    assert_eq!(names("tag dead a", &d), ["archive_leaf"]);
+    assert_eq!(
+        names("switchover to ", &d),
+        ["report_branch", "stats_branch"]
+    );
+    assert_eq!(names("failover to s", &d), ["stats_branch"]);
+    assert_eq!(names("failover to stats_branch ", &d), ["from", "on"]);
+    assert_eq!(names("failover to stats_branch from d", &d), ["dr_branch"]);
+    assert_eq!(names("switchover to stats_branch ", &d), ["all", "on"]);
+    assert_eq!(
+        names("change provider bi_leaf to ", &d),
+        ["report_branch", "shop_root", "stats_branch"]
+    );
+    assert_eq!(names("change provider stats_branch ", &d), ["on", "to"]);
+    assert_eq!(names("drop node part1_merge on ", &d), ["part1", "replika"]);
+    assert_eq!(names("show cascade ", &d), ["part1", "replika"]);
+    assert_eq!(names("pause node x on part1 ", &d), Vec::<String>::new());
 }

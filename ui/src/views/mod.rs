@@ -1,6 +1,6 @@
 //! The console's views. They are a list: each has a key (`1`..) and a
-//! `:name`; later issues add Nodes, Tables and WAL by adding entries here
-//! and a module beside this one.
+//! `:name`; later issues add Tables and WAL by adding entries here and a
+//! module beside this one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys::Key;
 
 pub mod logs;
+pub mod nodes;
 pub mod overview;
 pub mod queues;
 pub mod workers;
@@ -22,6 +23,7 @@ pub enum ViewId {
     Queues,
     Workers,
     Logs,
+    Nodes,
 }
 
 /// One entry of the view list.
@@ -76,6 +78,15 @@ pub const VIEWS: &[ViewSpec] = &[
         aliases: &["log"],
         title: "Logs",
         about: "the tail of the log, filterable",
+    },
+    ViewSpec {
+        id: ViewId::Nodes,
+        key: Key::ch('5'),
+        key_label: "5",
+        name: "nodes",
+        aliases: &["node", "cascade", "cascades"],
+        title: "Nodes",
+        about: "cascade trees: lag, paused/dead nodes; switchover, failover",
     },
 ];
 
@@ -151,9 +162,11 @@ mod tests {
                 assert_ne!(a.key, b.key, "view keys are unique");
             }
         }
-        assert_eq!(ViewId::Logs.next(), ViewId::Overview);
-        assert_eq!(ViewId::Overview.prev(), ViewId::Logs);
-        assert!("nodes".parse::<ViewId>().is_err());
+        assert_eq!(ViewId::Logs.next(), ViewId::Nodes);
+        assert_eq!(ViewId::Nodes.next(), ViewId::Overview);
+        assert_eq!(ViewId::Overview.prev(), ViewId::Nodes);
+        assert_eq!("cascade".parse::<ViewId>(), Ok(ViewId::Nodes));
+        assert!("tables".parse::<ViewId>().is_err());
     }
 }
 
