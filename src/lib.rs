@@ -3,6 +3,7 @@
 //! binary; see ARCHITECTURE.md for the parts and how data flows.
 
 pub mod bench;
+pub mod cascade;
 pub mod cli;
 pub mod cluster;
 pub mod config;

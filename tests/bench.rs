@@ -249,3 +249,25 @@ fn bench_ticker_smallest_run_reports_figures() {
         .iter()
         .all(|r| r["queues"] == 50 && r["ms"].as_f64().unwrap() > 0.0));
 }
+
+#[test]
+fn bench_cascade_smallest_run_reports_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args(["bench", "cascade", "--seconds", "2", "--json"])
+        .output()
+        .expect("run skydeck bench cascade");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench cascade failed:\n{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    for k in [
+        "producer_ev_per_sec",
+        "copy_ev_per_sec",
+        "copied_events",
+        "switchover_s",
+        "switchback_s",
+        "failover_s",
+    ] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+    assert!(v["switchover_writes_refused_ms"].as_f64().is_some(), "{v}");
+}

@@ -81,18 +81,18 @@ async fn install_and_the_pgq_commands() {
     let cs = db.connstr.as_str();
 
     assert_eq!(
-        ok(&["install", "--db", cs]),
+        ok(&["install", "--db", cs, "pgq"]),
         "pgq: installed (revision 1)\n"
     );
     assert_eq!(
         ok(&["install", "--db", cs, "pgq"]),
         "pgq: already current, re-applied (revision 1)\n"
     );
-    let check = ok(&["install", "--db", cs, "--check"]);
+    let check = ok(&["install", "--db", cs, "--check", "pgq"]);
     assert!(check.contains("skydeck revision 1 (API 3.5.2)"), "{check}");
     assert!(check.contains("current"), "{check}");
     let j: serde_json::Value =
-        serde_json::from_str(&ok(&["install", "--db", cs, "--check", "--json"])).unwrap();
+        serde_json::from_str(&ok(&["install", "--db", cs, "--check", "--json", "pgq"])).unwrap();
     assert_eq!(j[0]["installed"]["state"], "skydeck");
 
     let q = "orders q";

@@ -14,7 +14,7 @@ async fn install_reapply_and_upgrade() {
     let pgq = install::component("pgq").unwrap();
     assert_eq!(install::inspect(&c, pgq).await.unwrap(), Installed::Absent);
 
-    let r = install::install(&mut c, &[]).await.unwrap();
+    let r = install::install(&mut c, &["pgq".into()]).await.unwrap();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].action, Action::Installed);
     assert_eq!(r[0].before, Installed::Absent);
@@ -46,7 +46,7 @@ async fn install_reapply_and_upgrade() {
     )
     .await
     .unwrap();
-    let r = install::install(&mut c, &[]).await.unwrap();
+    let r = install::install(&mut c, &["pgq".into()]).await.unwrap();
     assert_eq!(r[0].action, Action::Upgraded);
     assert_eq!(
         r[0].before,
@@ -56,8 +56,14 @@ async fn install_reapply_and_upgrade() {
         }
     );
 
-    let checks = install::check(&c, &[]).await.unwrap();
+    let checks = install::check(&c, &["pgq".into()]).await.unwrap();
     assert_eq!(checks[0].verdict, "current");
+
+    // Everything: each component once, requirements first.
+    let r = install::install(&mut c, &[]).await.unwrap();
+    let names: Vec<&str> = r.iter().map(|x| x.component.as_str()).collect();
+    let all: Vec<&str> = install::COMPONENTS.iter().map(|c| c.name).collect();
+    assert_eq!(names, all);
 }
 
 async fn pgq_queue_with_event(c: &tokio_postgres::Client, q: &str) {
@@ -215,7 +221,9 @@ async fn concurrent_installs_in_two_databases() {
         // Start over: drop what the round made, roles included.
         for db in ["a", "b"] {
             let c = cluster.connect(db).await.unwrap();
-            c.batch_execute("drop schema pgq cascade").await.unwrap();
+            c.batch_execute("drop schema if exists pgq, pgq_node, pgq_coop, pgq_ext cascade")
+                .await
+                .unwrap();
         }
         admin
             .batch_execute("drop role pgq_admin; drop role pgq_writer; drop role pgq_reader")
@@ -227,5 +235,15 @@ async fn concurrent_installs_in_two_databases() {
 #[tokio::test]
 async fn unknown_component_is_named() {
     let err = install::resolve(&["pgqq".into()]).unwrap_err().to_string();
-    assert_eq!(err, "unknown component \"pgqq\"; known: pgq");
+    assert_eq!(
+        err,
+        "unknown component \"pgqq\"; known: pgq, pgq_node, pgq_coop, pgq_ext"
+    );
+    // A component brings what it needs.
+    let r: Vec<&str> = install::resolve(&["pgq_node".into()])
+        .unwrap()
+        .iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(r, vec!["pgq", "pgq_node"]);
 }

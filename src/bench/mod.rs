@@ -1,6 +1,7 @@
 //! `skydeck bench …`: benchmarks that set up their own clusters and print
 //! figures with same-run ratios against the named baseline.
 
+mod cascade;
 mod pgbench;
 mod pgq;
 mod proc;
@@ -24,11 +25,15 @@ pub enum BenchCommand {
     /// The ticker over many databases and queues (ticks/s, CPU per round)
     /// against the original pgqd, and the console's render time.
     Ticker(ticker::TickerBenchArgs),
+    /// Cascade: the branch's copy rate against a full-speed producer,
+    /// switchover under load there and back, failover.
+    Cascade(cascade::CascadeBenchArgs),
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
     match a.which {
         BenchCommand::Pgq(a) => pgq::run(a).await,
         BenchCommand::Ticker(a) => ticker::run(a).await,
+        BenchCommand::Cascade(a) => cascade::run(a).await,
     }
 }

@@ -2,6 +2,7 @@
 //! its own file; they print tables for people and JSON (`--json`) for
 //! scripts, and return errors to `main`, which prints them and exits 1.
 
+mod cascade;
 mod console;
 mod demo;
 mod install;
@@ -62,6 +63,12 @@ pub enum Command {
     /// PgQ queue administration, producing and consuming (qadmin's
     /// non-interactive half).
     Pgq(pgq::PgqArgs),
+    /// Londiste: cascade administration for a Londiste job (create-root,
+    /// create-branch, create-leaf, members, status, takeover …).
+    Londiste(cascade::CascadeArgs),
+    /// Cascaded queues without Londiste (the original's setadm): the same
+    /// commands.
+    Cascade(cascade::CascadeArgs),
     /// The ticker and maintenance daemon alone, in the foreground: a drop-in
     /// for the original pgqd (same pgqd.ini).
     Pgqd(pgqd::PgqdArgs),
@@ -119,7 +126,7 @@ impl DbArgs {
 
 /// Plain warnings on stderr, for commands that do not set up logging of
 /// their own.
-fn init_stderr_warnings() {
+pub(super) fn init_stderr_warnings() {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::WARN)
@@ -169,6 +176,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Pgq(a)) => pgq::run(a).await,
         Some(Command::Demo(a)) => demo::run(a).await,
         Some(Command::Bench(a)) => crate::bench::run(a).await,
+        Some(Command::Londiste(a)) | Some(Command::Cascade(a)) => cascade::run(a).await,
     }
 }
 

@@ -73,6 +73,15 @@ fn worker_view(s: &JobStatus) -> WorkerView {
     }
 }
 
+/// A short label for a connection string: its database name.
+pub fn db_label(connstr: &str) -> String {
+    connstr
+        .parse::<tokio_postgres::Config>()
+        .ok()
+        .and_then(|c| c.get_dbname().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Append `dbname=…` to a base connection string (key=value or URI).
 pub fn with_dbname(base: &str, dbname: &str) -> String {
     let t = base.trim();
@@ -306,6 +315,11 @@ impl Host {
         Ok((version, Some(pgq_version), queues))
     }
 
+    /// A connection to the deck's database `label`.
+    async fn db(&self, label: &str) -> Result<Arc<Client>, String> {
+        self.client(&self.endpoint(label)?).await
+    }
+
     fn endpoint(&self, label: &str) -> Result<DbEndpoint, String> {
         self.endpoints()
             .into_iter()
@@ -357,13 +371,13 @@ impl Host {
                 .restart(worker)
                 .map(|()| format!("worker {worker} restarted")),
             Action::Tick { database, queue } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let id = pgq::tick_now(c, queue).await.map_err(err)?;
                 Ok(format!("{database}/{queue}: tick {id}"))
             }
             Action::CreateQueue { database, queue } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let created = pgq::create_queue(c, queue).await.map_err(err)?;
                 Ok(if created {
@@ -377,7 +391,7 @@ impl Host {
                 queue,
                 force,
             } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 pgq::drop_queue(c, queue, *force).await.map_err(err)?;
                 Ok(format!("{database}/{queue}: queue dropped"))
@@ -388,7 +402,7 @@ impl Host {
                 param,
                 value,
             } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 pgq::set_queue_config(c, queue, param, value)
                     .await
@@ -400,7 +414,7 @@ impl Host {
                 queue,
                 consumer,
             } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let new = pgq::register_consumer(c, queue, consumer)
                     .await
@@ -419,7 +433,7 @@ impl Host {
                 queue,
                 consumer,
             } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let n = pgq::unregister_consumer(c, queue, consumer)
                     .await
@@ -434,13 +448,13 @@ impl Host {
                 ))
             }
             Action::RetryMaint { database } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let n = pgq::retry_maint(c).await.map_err(err)?;
                 Ok(format!("{database}: moved {n} retry event(s) back"))
             }
             Action::Rotate { database, queue } => {
-                let c = self.client(&self.endpoint(database)?).await?;
+                let c = self.db(database).await?;
                 let c = c.as_ref();
                 let reports = pgq::rotate(c, queue.as_deref()).await.map_err(err)?;
                 let lines: Vec<String> = reports
@@ -462,6 +476,9 @@ impl Host {
                     .collect();
                 Ok(lines.join("\n"))
             }
+            // Actions the console knows before this engine does.
+            #[allow(unreachable_patterns)]
+            other => Err(format!("{other:?} is not supported by this engine yet")),
         }
     }
 }

@@ -98,6 +98,15 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// A context for running a job by hand, outside any supervisor (tools
+    /// and tests); its reports go nowhere.
+    pub fn standalone(stop: CancellationToken) -> JobContext {
+        JobContext {
+            stop,
+            status: Arc::new(watch::channel(JobStatus::new("standalone", "standalone")).0),
+        }
+    }
+
     /// Change the published state (counters, lag, databases, phase
     /// Running/Idle).
     pub fn report(&self, f: impl FnOnce(&mut JobStatus)) {

@@ -35,22 +35,54 @@ pub struct Component {
     pub extension: &'static str,
 }
 
-pub const COMPONENTS: &[Component] = &[Component {
-    name: "pgq",
-    schema: "pgq",
-    files: &[
-        SqlFile {
-            path: "sql/pgq.sql",
-            text: include_str!("../../sql/pgq.sql"),
-        },
-        SqlFile {
-            path: "sql/pgq_triggers.sql",
-            text: include_str!("../../sql/pgq_triggers.sql"),
-        },
-    ],
-    requires: &[],
-    extension: "pgq",
-}];
+pub const COMPONENTS: &[Component] = &[
+    Component {
+        name: "pgq",
+        schema: "pgq",
+        files: &[
+            SqlFile {
+                path: "sql/pgq.sql",
+                text: include_str!("../../sql/pgq.sql"),
+            },
+            SqlFile {
+                path: "sql/pgq_triggers.sql",
+                text: include_str!("../../sql/pgq_triggers.sql"),
+            },
+        ],
+        requires: &[],
+        extension: "pgq",
+    },
+    Component {
+        name: "pgq_node",
+        schema: "pgq_node",
+        files: &[SqlFile {
+            path: "sql/pgq_node.sql",
+            text: include_str!("../../sql/pgq_node.sql"),
+        }],
+        requires: &["pgq"],
+        extension: "pgq_node",
+    },
+    Component {
+        name: "pgq_coop",
+        schema: "pgq_coop",
+        files: &[SqlFile {
+            path: "sql/pgq_coop.sql",
+            text: include_str!("../../sql/pgq_coop.sql"),
+        }],
+        requires: &["pgq"],
+        extension: "pgq_coop",
+    },
+    Component {
+        name: "pgq_ext",
+        schema: "pgq_ext",
+        files: &[SqlFile {
+            path: "sql/pgq_ext.sql",
+            text: include_str!("../../sql/pgq_ext.sql"),
+        }],
+        requires: &[],
+        extension: "pgq_ext",
+    },
+];
 
 /// Key for the advisory lock that serialises concurrent installers.
 const INSTALL_LOCK_KEY: i64 = 0x736b_7964_6563_6b01; // "skydeck" + 1

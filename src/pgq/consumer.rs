@@ -215,7 +215,13 @@ impl Consumer {
     /// Wait until the next tick notification, `idle_sleep`, or `stop`,
     /// whichever comes first; false when stopped.
     async fn idle(&mut self, stop: &CancellationToken) -> bool {
-        let sleep = tokio::time::sleep(self.cfg.idle_sleep);
+        self.wait_for_tick(stop, self.cfg.idle_sleep).await
+    }
+
+    /// Wait until the queue's next tick notification (when listening), or
+    /// `max`, or `stop`; false when stopped.
+    pub async fn wait_for_tick(&mut self, stop: &CancellationToken, max: Duration) -> bool {
+        let sleep = tokio::time::sleep(max);
         match self.wakeups.as_mut() {
             Some(rx) => {
                 tokio::select! {
@@ -355,63 +361,16 @@ impl Consumer {
                 .map_err(|e| DbError::query(me.ctx("rollback"), e))?;
             return Ok(None);
         };
-        let mut ctl = BatchControl::default();
-        let mut count = 0usize;
-        match self.cfg.fetch_size {
-            None => {
-                let rows = tx
-                    .query(&self.stmts.events, &[&info.batch_id])
-                    .await
-                    .map_err(|e| {
-                        DbError::query(me.ctx(&format!("get_batch_events({})", info.batch_id)), e)
-                    })?;
-                let events: Vec<Event> = rows.iter().map(Event::from_row).collect();
-                count = events.len();
-                handler.handle(&tx, &info, &events, &mut ctl).await?;
-            }
-            Some(n) => {
-                let n = n.max(1);
-                let first = tx
-                    .query(
-                        &format!("select {EVENT_COLUMNS} from pgq.get_batch_cursor($1, $2, $3)"),
-                        &[&info.batch_id, &CURSOR, &n],
-                    )
-                    .await
-                    .map_err(|e| {
-                        DbError::query(me.ctx(&format!("get_batch_cursor({})", info.batch_id)), e)
-                    })?;
-                let mut chunk: Vec<Event> = first.iter().map(Event::from_row).collect();
-                let mut more = chunk.len() as i32 >= n;
-                loop {
-                    if !chunk.is_empty() {
-                        count += chunk.len();
-                        handler.handle(&tx, &info, &chunk, &mut ctl).await?;
-                    }
-                    if !more {
-                        break;
-                    }
-                    let rows = tx
-                        .query(&format!("fetch {n} from {CURSOR}"), &[])
-                        .await
-                        .map_err(|e| DbError::query(me.ctx("fetching from the batch cursor"), e))?;
-                    chunk = rows.iter().map(Event::from_row).collect();
-                    more = chunk.len() as i32 >= n;
-                }
-                tx.batch_execute(&format!("close {CURSOR}"))
-                    .await
-                    .map_err(|e| DbError::query(me.ctx("closing the batch cursor"), e))?;
-            }
-        }
-        for (ev_id, secs) in &ctl.retries {
-            tx.query_one(&self.stmts.retry, &[&info.batch_id, ev_id, secs])
-                .await
-                .map_err(|e| {
-                    DbError::query(
-                        me.ctx(&format!("event_retry({}, {ev_id})", info.batch_id)),
-                        e,
-                    )
-                })?;
-        }
+        let (count, retried) = deliver(
+            &tx,
+            &self.stmts.events,
+            &self.stmts.retry,
+            self.cfg.fetch_size,
+            &info,
+            handler,
+            &|w| me.ctx(w),
+        )
+        .await?;
         tx.query_one(&self.stmts.finish, &[&info.batch_id])
             .await
             .map_err(|e| DbError::query(me.ctx(&format!("finish_batch({})", info.batch_id)), e))?;
@@ -421,7 +380,7 @@ impl Consumer {
         Ok(Some(BatchSummary {
             batch: info,
             events: count,
-            retried: ctl.retries.len(),
+            retried,
         }))
     }
 
@@ -447,6 +406,75 @@ impl Consumer {
         }
         Ok(n)
     }
+}
+
+/// Hand an open batch's events to `handler` inside `tx` — all at once, or
+/// through a cursor `fetch_size` at a time — then record the retries it
+/// asked for. Returns (events, retries). Shared by every kind of consumer.
+pub(crate) async fn deliver<H: BatchHandler>(
+    tx: &Transaction<'_>,
+    events_stmt: &Statement,
+    retry_stmt: &Statement,
+    fetch_size: Option<i32>,
+    info: &BatchInfo,
+    handler: &mut H,
+    ctx: &(dyn Fn(&str) -> String + Sync),
+) -> Result<(usize, usize)> {
+    let mut ctl = BatchControl::default();
+    let mut count = 0usize;
+    match fetch_size {
+        None => {
+            let rows = tx
+                .query(events_stmt, &[&info.batch_id])
+                .await
+                .map_err(|e| {
+                    DbError::query(ctx(&format!("get_batch_events({})", info.batch_id)), e)
+                })?;
+            let events: Vec<Event> = rows.iter().map(Event::from_row).collect();
+            count = events.len();
+            handler.handle(tx, info, &events, &mut ctl).await?;
+        }
+        Some(n) => {
+            let n = n.max(1);
+            let first = tx
+                .query(
+                    &format!("select {EVENT_COLUMNS} from pgq.get_batch_cursor($1, $2, $3)"),
+                    &[&info.batch_id, &CURSOR, &n],
+                )
+                .await
+                .map_err(|e| {
+                    DbError::query(ctx(&format!("get_batch_cursor({})", info.batch_id)), e)
+                })?;
+            let mut chunk: Vec<Event> = first.iter().map(Event::from_row).collect();
+            let mut more = chunk.len() as i32 >= n;
+            loop {
+                if !chunk.is_empty() {
+                    count += chunk.len();
+                    handler.handle(tx, info, &chunk, &mut ctl).await?;
+                }
+                if !more {
+                    break;
+                }
+                let rows = tx
+                    .query(&format!("fetch {n} from {CURSOR}"), &[])
+                    .await
+                    .map_err(|e| DbError::query(ctx("fetching from the batch cursor"), e))?;
+                chunk = rows.iter().map(Event::from_row).collect();
+                more = chunk.len() as i32 >= n;
+            }
+            tx.batch_execute(&format!("close {CURSOR}"))
+                .await
+                .map_err(|e| DbError::query(ctx("closing the batch cursor"), e))?;
+        }
+    }
+    for (ev_id, secs) in &ctl.retries {
+        tx.query_one(retry_stmt, &[&info.batch_id, ev_id, secs])
+            .await
+            .map_err(|e| {
+                DbError::query(ctx(&format!("event_retry({}, {ev_id})", info.batch_id)), e)
+            })?;
+    }
+    Ok((count, ctl.retries.len()))
 }
 
 /// The consumer's fields without the client, so a transaction can hold the

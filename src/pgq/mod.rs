@@ -10,12 +10,17 @@
 //! * [`producer`]: single events and bulk `COPY`;
 //! * [`consumer`]: the batch loop, with exactly-once processing for work done
 //!   in the queue's own database;
+//! * [`coop`]: cooperative subconsumers sharing one consumer's batches
+//!   (pgq_coop);
+//! * [`remote`]: exactly once into another database (pgq_ext);
 //! * [`event`]: decoding payloads (urlencoded, partial SQL, JSON).
 
 pub mod admin;
 pub mod consumer;
+pub mod coop;
 pub mod event;
 pub mod producer;
+pub mod remote;
 
 use std::time::SystemTime;
 
@@ -23,9 +28,11 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 pub use admin::*;
-pub use consumer::{BatchControl, BatchHandler, Consumer, ConsumerConfig};
+pub use consumer::{BatchControl, BatchHandler, BatchSummary, Consumer, ConsumerConfig};
+pub use coop::CoopConsumer;
 pub use event::{decode, DecodeError, Op, Payload, RowChange};
 pub use producer::{bulk_insert, insert_event, insert_event_ex, NewEvent};
+pub use remote::{RemoteConsumer, Tracking};
 
 use crate::db::DbError;
 

@@ -150,3 +150,70 @@ pub async fn bulk_insert(tx: &Transaction<'_>, queue: &str, events: &[NewEvent])
         .map_err(|e| DbError::query(ctx("finishing COPY"), e))?;
     Ok(n)
 }
+
+/// Copy events as they are — ids, times and payloads kept — into the
+/// queue's current event table with one binary `COPY`: how a cascade
+/// branch takes over its provider's events. The caller's transaction must
+/// run in `session_replication_role = replica` when the queue refuses
+/// inserts (a branch's queue does). Retry events are not copied (their
+/// owner is a subscription of the provider).
+pub async fn copy_events(
+    tx: &Transaction<'_>,
+    queue: &str,
+    events: &[super::Event],
+) -> Result<u64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let table: String = tx
+        .query_one("select pgq.current_event_table($1)", &[&queue])
+        .await
+        .map_err(|e| {
+            DbError::query(
+                format!("copy events into queue {queue:?}: current_event_table"),
+                e,
+            )
+        })?
+        .get(0);
+    let sql = format!(
+        "copy {} (ev_id, ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4) \
+         from stdin (format binary)",
+        quote_fqname(&table)
+    );
+    let ctx = |what: &str| format!("copy events into queue {queue:?} ({table}): {what}");
+    let sink = tx
+        .copy_in(sql.as_str())
+        .await
+        .map_err(|e| DbError::query(ctx("COPY"), e))?;
+    let types = [
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ];
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
+    for ev in events {
+        writer
+            .as_mut()
+            .write(&[
+                &ev.ev_id,
+                &ev.ev_time,
+                &ev.ev_type,
+                &ev.ev_data,
+                &ev.ev_extra1,
+                &ev.ev_extra2,
+                &ev.ev_extra3,
+                &ev.ev_extra4,
+            ])
+            .await
+            .map_err(|e| DbError::query(ctx("writing rows"), e))?;
+    }
+    Ok(writer
+        .finish()
+        .await
+        .map_err(|e| DbError::query(ctx("finishing COPY"), e))?)
+}
