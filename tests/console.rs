@@ -1,8 +1,10 @@
 //! The console as a whole, in a real terminal: `skydeck demo` runs inside
 //! tmux; the test reads the screen, switches views, runs a `:` command,
-//! confirms it, sees the result, quits (confirming that the hosted workers
-//! stop) and checks that everything was cleaned up and the terminal
-//! restored. Needs tmux (CI installs it).
+//! confirms it, sees the result, switches the demo's cascade over to its
+//! branch from the Nodes view (dry run, typed confirmation, live steps)
+//! and back, quits (confirming that the hosted workers stop) and checks
+//! that everything was cleaned up and the terminal restored. Needs tmux
+//! (CI installs it).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -93,7 +95,7 @@ fn console_in_a_real_terminal() {
     let t = Tmux::start(&format!("{bin} demo"));
 
     // Overview: the demo database is up and its workers run.
-    let s = t.wait_for("6 workers", Duration::from_secs(60));
+    let s = t.wait_for("10 workers", Duration::from_secs(60));
     assert!(s.contains("Overview") && s.contains("Workers"), "{s}");
     t.wait_for("ticker", Duration::from_secs(30));
 
@@ -121,11 +123,19 @@ fn console_in_a_real_terminal() {
     t.keys(&["4"]);
     t.wait_for("pgq version ok", Duration::from_secs(30));
 
+    // Nodes: the cascade main → replica → report, then a switchover to
+    // replica and back, from the keyboard.
+    t.keys(&["5"]);
+    let s = t.wait_for("report", Duration::from_secs(30));
+    assert!(s.contains("orders") && s.contains("main"), "{s}");
+    switchover(&t, "main", "replica");
+    switchover(&t, "replica", "main");
+
     // Quit: asks, names the workers it will stop; then everything goes.
     t.keys(&["q"]);
     let s = t.wait_for("quit", Duration::from_secs(30));
     assert!(
-        s.contains("6"),
+        s.contains("10"),
         "the quit prompt names the hosted workers: {s}"
     );
     t.keys(&["y"]);
@@ -134,6 +144,44 @@ fn console_in_a_real_terminal() {
     assert!(s.contains("stopped and removed the cluster"), "{s}");
     // The alternate screen is gone: the console's frame is not on screen.
     assert!(!s.contains("Consumers of accounts"), "{s}");
+}
+
+/// Select `new`, press s, read the dry run, type the name, watch it run
+/// and see the tree with `new` as the root of `orders`.
+fn switchover(t: &Tmux, old: &str, new: &str) {
+    t.keys(&[":", &format!("show node {new}"), "Enter"]);
+    t.wait_for(&format!("Node {new}"), Duration::from_secs(30));
+    t.keys(&["s"]);
+    let s = t.wait_for("To switch over, type", Duration::from_secs(30));
+    assert!(
+        s.contains(&format!("Switchover of orders: {old} → {new}")),
+        "{s}"
+    );
+    assert!(s.contains("Checks: all"), "the dry run passes: {s}");
+    t.keys(&[new, "Enter"]);
+    let s = t.wait_for("switchover done in", Duration::from_secs(60));
+    assert!(
+        s.contains(&format!("{new} promoted to root"))
+            && s.contains("writes to orders were refused for"),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    // The tree now hangs from the new root.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = t.screen();
+        let root_row = s
+            .lines()
+            .any(|l| l.contains(&format!("│{new} ")) && l.contains(" root "));
+        if root_row {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{new} did not show as the root: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

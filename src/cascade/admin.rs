@@ -19,7 +19,14 @@ use crate::db::DbError;
 
 /// Where step reports go.
 pub trait Progress: Send {
+    /// A step is done.
     fn step(&mut self, msg: &str);
+    /// A step has begun and may take a while (`waiting for …`); the next
+    /// `step` ends it.
+    fn running(&mut self, _msg: &str) {}
+    /// A switchover has ended its write pause: writes to the queue were
+    /// refused for `_d`.
+    fn writes_refused(&mut self, _d: Duration) {}
 }
 
 impl<F: FnMut(&str) + Send> Progress for F {
@@ -68,7 +75,17 @@ impl NodeKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeStatus {
     pub name: String,
+    /// The node's connection string as the members list has it (with any
+    /// password: mask it before showing it).
+    #[serde(skip)]
+    pub location: String,
     pub dead: bool,
+    /// Subscribers registered on this node (empty when not read).
+    pub subscribers: Vec<String>,
+    /// Lag of each consumer of this node's queue, in seconds: where a
+    /// leaf's lag is read (it has no queue of its own).
+    #[serde(skip)]
+    pub consumer_lags: BTreeMap<String, f64>,
     /// Set when the node could not be read.
     pub error: Option<String>,
     pub info: Option<NodeInfo>,
@@ -397,7 +414,10 @@ impl Admin {
             tasks.spawn(async move {
                 let mut st = NodeStatus {
                     name: m.node_name.clone(),
+                    location: m.node_location.clone(),
                     dead: is_dead,
+                    subscribers: Vec::new(),
+                    consumer_lags: BTreeMap::new(),
                     error: None,
                     info: None,
                     worker_error: None,
@@ -422,6 +442,24 @@ impl Admin {
                         if let Some(w) = &n.worker_name {
                             if let Ok(cs) = node::consumer_state(&c, &queue, w).await {
                                 st.worker_error = cs.cur_error.map(|e| e.lines().next().unwrap_or("").to_string());
+                            }
+                        }
+                        if let Ok(subs) = node::subscribers(&c, &queue).await {
+                            st.subscribers = subs.into_iter().map(|s| s.node_name).collect();
+                        }
+                        if !n.is_leaf() || n.combined_queue.is_some() {
+                            if let Ok(rows) = c
+                                .query(
+                                    "select consumer_name, extract(epoch from lag)::float8 \
+                                       from pgq.get_consumer_info($1)",
+                                    &[&queue],
+                                )
+                                .await
+                            {
+                                st.consumer_lags = rows
+                                    .iter()
+                                    .filter_map(|r| Some((r.get(0), r.get::<_, Option<f64>>(1)?)))
+                                    .collect();
                             }
                         }
                         if let Some(t) = n.worker_last_tick {
@@ -449,6 +487,17 @@ impl Admin {
         while let Some(r) = tasks.join_next().await {
             if let Ok(s) = r {
                 out.push(s);
+            }
+        }
+        // A leaf's lag: its worker's, as its provider's queue reports it.
+        let by_name: BTreeMap<String, BTreeMap<String, f64>> = out
+            .iter()
+            .map(|s| (s.name.clone(), s.consumer_lags.clone()))
+            .collect();
+        for s in out.iter_mut().filter(|s| s.lag.is_none()) {
+            let Some(i) = &s.info else { continue };
+            if let (Some(p), Some(w)) = (&i.provider_node, &i.worker_name) {
+                s.lag = by_name.get(p).and_then(|m| m.get(w)).copied();
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -496,6 +545,10 @@ impl Admin {
         }
         Self::wake(c, consumer).await?;
         let started = Instant::now();
+        p.running(&format!(
+            "waiting for {consumer} on {node_name} to acknowledge the {}",
+            if paused { "pause" } else { "resume" }
+        ));
         loop {
             let st = node::consumer_state(c, &self.queue, consumer).await?;
             if st.uptodate {
@@ -540,6 +593,7 @@ impl Admin {
         p: &mut dyn Progress,
     ) -> Result<()> {
         let started = Instant::now();
+        let mut shown = None;
         loop {
             let st = node::consumer_state(c, &self.queue, worker).await?;
             if st.completed_tick.is_some_and(|t| t >= tick) {
@@ -553,6 +607,15 @@ impl Admin {
                 if started.elapsed() > Duration::from_secs(5) {
                     return Err(state(format!("{node_name}'s worker reports: {e}")));
                 }
+            }
+            if shown != Some(st.completed_tick) {
+                shown = Some(st.completed_tick);
+                p.running(&format!(
+                    "waiting for {node_name} to apply tick {tick} (at {})",
+                    st.completed_tick
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "none".into())
+                ));
             }
             if started.elapsed() > self.timeout {
                 return Err(state(format!(
@@ -1008,9 +1071,11 @@ impl Admin {
         self.wait_completed(&nc, new, &nw, last, p).await?;
         self.set_paused(&nc, new, &nw, true, p).await?;
         node::promote_branch(&nc, &self.queue).await?;
+        let refused = writes_off.elapsed();
+        p.writes_refused(refused);
         p.step(&format!(
             "{new} promoted to root: writes accepted again ({} after they were refused)",
-            crate::fmt::duration(writes_off.elapsed())
+            crate::fmt::duration(refused)
         ));
         node::register_subscriber(&nc, &self.queue, old, &ow, Some(last)).await?;
         p.step(&format!(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use skydeck_ui::model::{Action, Snapshot};
+use skydeck_ui::model::{Action, Reply, Snapshot};
 use skydeck_ui::{ConsoleOptions, ExitReason, ThemeName};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -104,7 +104,7 @@ async fn host_console(
 ) -> Result<()> {
     let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
     let (act_tx, mut act_rx) = mpsc::channel::<Action>(64);
-    let (res_tx, res_rx) = mpsc::channel(64);
+    let (res_tx, res_rx) = mpsc::channel::<Reply>(64);
     let stop = CancellationToken::new();
     let engine = {
         let host = host.clone();
@@ -143,8 +143,16 @@ async fn host_console(
                         let host = host.clone();
                         let res_tx = res_tx.clone();
                         tokio::spawn(async move {
-                            let r = host.execute(a).await;
-                            let _ = res_tx.send(r).await;
+                            // Steps of a long action, then its answer, in order.
+                            let (tx, mut rx) = mpsc::unbounded_channel();
+                            let forward = async {
+                                while let Some(r) = rx.recv().await {
+                                    if res_tx.send(r).await.is_err() {
+                                        break;
+                                    }
+                                }
+                            };
+                            tokio::join!(host.answer(a, tx), forward);
                         });
                     }
                 }

@@ -2,7 +2,10 @@
 //! installs PgQ, creates queues fed by a table trigger and by direct
 //! inserts, and hosts — under the same supervisor as the daemon — the
 //! ticker, a producer load and consumers (one of them deliberately slow),
-//! then opens the console on it. `--headless --seconds N` runs the same
+//! and a cascaded queue `orders` over three databases (root `main`,
+//! branch `replica`, leaf `report`) with its node workers and a writer
+//! that follows the root through a switchover; then opens the console on
+//! it. `--headless --seconds N` runs the same
 //! without the console and prints a summary. Everything it starts is
 //! stopped and removed on exit.
 
@@ -14,6 +17,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tokio_postgres::Transaction;
 
+use crate::cascade::admin::{Admin, NodeKind};
+use crate::cascade::worker::{CascadeWorker, WorkerSettings};
 use crate::cluster::LocalCluster;
 use crate::daemon::logging::{self, LogBuffer, Output};
 use crate::daemon::{Job, JobContext, JobError, JobFuture, Phase, Policy, Supervisor};
@@ -35,6 +40,14 @@ pub struct DemoArgs {
 }
 
 const DB: &str = "demo";
+
+/// The cascaded queue and its nodes: (node, database, kind, provider).
+const CASCADE_QUEUE: &str = "orders";
+const CASCADE: [(&str, &str, Option<NodeKind>, &str); 3] = [
+    ("main", DB, None, ""),
+    ("replica", "demo_replica", Some(NodeKind::Branch), "main"),
+    ("report", "demo_report", Some(NodeKind::Leaf), "replica"),
+];
 
 const SETUP: &str = "
 create table public.accounts (
@@ -130,6 +143,88 @@ impl Job for Producer {
                 tokio::select! {
                     _ = ctx.stop.cancelled() => break,
                     _ = tokio::time::sleep(pause) => {}
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Writes order events into the cascade's root, wherever it is: when the
+/// root refuses (a switchover demoted it), it asks the nodes which one is
+/// the root now and goes on there.
+struct OrderWriter {
+    /// (database, connection string) of every node.
+    nodes: Vec<(String, String)>,
+    rate: f64,
+    writes: Arc<AtomicU64>,
+}
+
+impl OrderWriter {
+    /// A connection to the current root, and its database.
+    async fn root(&self) -> Option<(String, tokio_postgres::Client)> {
+        for (db, connstr) in &self.nodes {
+            let Ok(c) = crate::db::connect(connstr).await else {
+                continue;
+            };
+            let t = c
+                .query_opt(
+                    "select node_type from pgq_node.get_node_info($1) where ret_code = 100",
+                    &[&CASCADE_QUEUE],
+                )
+                .await;
+            if let Ok(Some(r)) = t {
+                if r.get::<_, Option<String>>(0).as_deref() == Some("root") {
+                    return Some((db.clone(), c));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Job for OrderWriter {
+    fn name(&self) -> &str {
+        "order_writer"
+    }
+    fn kind(&self) -> &str {
+        "load"
+    }
+    fn fingerprint(&self) -> String {
+        format!("{}", self.rate)
+    }
+    fn run(self: Arc<Self>, ctx: JobContext) -> JobFuture {
+        Box::pin(async move {
+            let pause = Duration::from_secs_f64(1.0 / self.rate.clamp(0.1, 10_000.0));
+            let mut order = 0u64;
+            while !ctx.stop.is_cancelled() {
+                let Some((db, c)) = self.root().await else {
+                    // Mid-switchover there is no root for a moment.
+                    tokio::select! {
+                        _ = ctx.stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                    continue;
+                };
+                tracing::info!("order_writer: writing to the root of {CASCADE_QUEUE} in {db}");
+                ctx.report(|s| {
+                    s.databases = vec![db.clone()];
+                    s.phase = Phase::Running;
+                });
+                while !ctx.stop.is_cancelled() {
+                    order += 1;
+                    let data = format!("order={order}&amount={}", order % 97);
+                    if let Err(e) = pgq::insert_event(&c, CASCADE_QUEUE, "order", &data).await {
+                        tracing::info!("order_writer: {db} refuses writes ({e}): finding the root");
+                        order -= 1;
+                        break;
+                    }
+                    let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+                    ctx.report(|s| s.counters = vec![("orders".into(), n)]);
+                    tokio::select! {
+                        _ = ctx.stop.cancelled() => break,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
                 }
             }
             Ok(())
@@ -281,6 +376,7 @@ pub async fn start(rate: f64) -> Result<Demo> {
     c.batch_execute(SETUP)
         .await
         .context("creating the demo tables")?;
+    let nodes = create_cascade(&cluster, &admin).await?;
 
     let supervisor = Supervisor::new(Policy::default());
     let settings = ticker::Settings {
@@ -289,7 +385,7 @@ pub async fn start(rate: f64) -> Result<Demo> {
             cluster.socket_dir().display(),
             cluster.port()
         ),
-        database_list: vec![DB.into()],
+        database_list: CASCADE.iter().map(|n| n.1.to_string()).collect(),
         ticker_period: Duration::from_millis(200),
         retry_period: Duration::from_secs(5),
         maint_period: Duration::from_secs(10),
@@ -303,6 +399,22 @@ pub async fn start(rate: f64) -> Result<Demo> {
         connstr: connstr.clone(),
         rate,
         writes: writes.clone(),
+    }));
+    for (node, db, _, _) in CASCADE {
+        let mut s = WorkerSettings::new(
+            CASCADE_QUEUE,
+            &format!("orders_{node}"),
+            &cluster.connstr(db),
+        );
+        s.loop_delay = Duration::from_millis(500);
+        s.local_wm_publish_period = Duration::from_secs(5);
+        s.global_wm_publish_period = Duration::from_secs(5);
+        supervisor.add(Arc::new(CascadeWorker::new(s, String::new(), db)));
+    }
+    supervisor.add(Arc::new(OrderWriter {
+        nodes,
+        rate: (rate / 4.0).max(1.0),
+        writes: Arc::new(AtomicU64::new(0)),
     }));
     let mut consumed = Vec::new();
     for (queue, name, delay) in [
@@ -328,6 +440,52 @@ pub async fn start(rate: f64) -> Result<Demo> {
         writes,
         consumed,
     })
+}
+
+/// The cascade of the demo: `main` (root, in the demo database) → `replica`
+/// (branch) → `report` (leaf), each in a database of its own. Returns the
+/// nodes' (database, connection string).
+async fn create_cascade(
+    cluster: &LocalCluster,
+    admin: &tokio_postgres::Client,
+) -> Result<Vec<(String, String)>> {
+    let mut nodes = Vec::new();
+    let mut quiet = |_: &str| {};
+    for (node, db, kind, provider) in CASCADE {
+        if db != DB {
+            admin
+                .batch_execute(&format!("create database {db}"))
+                .await?;
+        }
+        let connstr = cluster.connstr(db);
+        let a = Admin::new(CASCADE_QUEUE, &connstr, &format!("orders_{node}"));
+        match kind {
+            None => a.create_root(node, &connstr, false, &mut quiet).await,
+            Some(kind) => {
+                let provider = cluster.connstr(
+                    CASCADE
+                        .iter()
+                        .find(|n| n.0 == provider)
+                        .map(|n| n.1)
+                        .unwrap_or(DB),
+                );
+                a.create_subscriber(
+                    kind, node, &connstr, &provider, None, None, false, &mut quiet,
+                )
+                .await
+            }
+        }
+        .with_context(|| format!("creating cascade node {node} in {db}"))?;
+        if kind != Some(NodeKind::Leaf) {
+            // The same ticker settings on root and branch: either may
+            // become the root (a leaf has no queue of its own).
+            let c = crate::db::connect(&connstr).await?;
+            pgq::set_queue_config(&c, CASCADE_QUEUE, "ticker_max_lag", "500 milliseconds").await?;
+            pgq::set_queue_config(&c, CASCADE_QUEUE, "ticker_idle_period", "5 seconds").await?;
+        }
+        nodes.push((db.to_string(), connstr));
+    }
+    Ok(nodes)
 }
 
 pub async fn run(a: DemoArgs) -> Result<()> {

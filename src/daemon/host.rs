@@ -7,13 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use skydeck_ui::model::{
-    Action, ActionResult, Alert, ConsumerView, DatabaseState, DatabaseView, Level, QueueView,
-    RotationPhase, RotationView, Snapshot, TickerMode, WorkerState, WorkerView,
+    Action, ActionResult, Alert, CascadeView, ConsumerView, DatabaseState, DatabaseView, Level,
+    QueueView, Reply, RotationPhase, RotationView, Snapshot, TickerMode, WorkerState, WorkerView,
 };
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_postgres::Client;
 
+use super::cascades;
 use super::logging::LogBuffer;
 use super::supervisor::{JobStatus, Phase, Supervisor};
 use crate::db::{describe, mask_connstr};
@@ -36,6 +38,9 @@ pub struct Host {
     pub title: String,
     pub read_only: bool,
     clients: Mutex<HashMap<String, Arc<Client>>>,
+    /// The last cascade views read, shown again (with an alert) while a
+    /// cascade cannot be read.
+    cascades: Mutex<HashMap<String, CascadeView>>,
 }
 
 /// Lines of log handed to each snapshot.
@@ -115,6 +120,7 @@ impl Host {
             title: title.to_string(),
             read_only,
             clients: Mutex::new(HashMap::new()),
+            cascades: Mutex::new(HashMap::new()),
         })
     }
 
@@ -277,8 +283,66 @@ impl Host {
                 }
             }
         }
+        self.read_cascades(&mut snap).await;
         snap.logs = self.logs.tail(LOG_TAIL);
         snap
+    }
+
+    /// Every cascade of the deck's cascade workers, read in parallel.
+    async fn read_cascades(&self, snap: &mut Snapshot) {
+        let jobs = cascades::cascade_jobs(&self.supervisor);
+        if jobs.is_empty() {
+            return;
+        }
+        let known: Arc<Vec<(String, String)>> = Arc::new(
+            self.endpoints()
+                .into_iter()
+                .map(|(e, _)| (e.label, e.connstr))
+                .collect(),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for (queue, list) in jobs {
+            let known = known.clone();
+            tasks.spawn(async move {
+                let r = cascades::read_cascade(&queue, &list, &known).await;
+                (queue, r)
+            });
+        }
+        let mut read = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(x) = r {
+                read.push(x);
+            }
+        }
+        read.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut cache = self.cascades.lock().await;
+        for (queue, r) in read {
+            match r {
+                Ok(v) => {
+                    cascades::alerts_for(&v, &mut snap.alerts);
+                    cache.insert(queue, v.clone());
+                    snap.cascades.push(v);
+                }
+                Err(e) => {
+                    snap.alerts.push(Alert {
+                        level: Level::Error,
+                        source: queue.clone(),
+                        message: format!(
+                            "cascade cannot be read: {e}{}",
+                            if cache.contains_key(&queue) {
+                                " (the Nodes view shows the last state read)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        since: Duration::ZERO,
+                    });
+                    if let Some(v) = cache.get(&queue) {
+                        snap.cascades.push(v.clone());
+                    }
+                }
+            }
+        }
     }
 
     /// Version, pgq version and queues of one database.
@@ -328,16 +392,65 @@ impl Host {
             .ok_or_else(|| format!("no database {label:?} in this deck"))
     }
 
-    /// Carry out an action; the answer says what happened.
+    /// Carry out an action; the answer says what happened (a takeover's
+    /// dry run comes back as text). Steps of long actions go to the log.
     pub async fn execute(&self, action: Action) -> ActionResult {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let asked = action.clone();
+        self.answer(action, tx).await;
+        let mut last = None;
+        while let Some(r) = rx.recv().await {
+            match r {
+                Reply::Result(r) => last = Some(r),
+                Reply::Plan { action, plan } => {
+                    let mut lines = vec![format!("{}: {} → {}", plan.kind, plan.old, plan.new)];
+                    for c in &plan.checks {
+                        lines.push(format!(
+                            "  [{}] {} {}",
+                            if c.ok { "ok" } else { "FAILED" },
+                            c.what,
+                            c.detail
+                        ));
+                    }
+                    for (i, st) in plan.steps.iter().enumerate() {
+                        lines.push(format!("  {}. {st}", i + 1));
+                    }
+                    last = Some(ActionResult {
+                        ok: plan.ok(),
+                        action,
+                        message: lines.join("\n"),
+                    });
+                }
+                Reply::Update(_) => {}
+            }
+        }
+        last.unwrap_or_else(|| ActionResult {
+            action: asked,
+            ok: false,
+            message: "the engine gave no answer".into(),
+        })
+    }
+
+    /// Carry out an action, sending each step of a long one and then the
+    /// final reply (a result, or the plan of a takeover's dry run) to `out`.
+    pub async fn answer(&self, action: Action, out: UnboundedSender<Reply>) {
         if self.read_only && action.changes_state() {
-            return ActionResult {
+            let _ = out.send(Reply::Result(ActionResult {
                 action,
                 ok: false,
                 message: "read-only mode: state-changing actions are refused".into(),
-            };
+            }));
+            return;
         }
-        let r = self.execute_inner(&action).await;
+        let r = match cascades::execute(&self.supervisor, &action, &out).await {
+            Some(Ok((_, Some(plan)))) => {
+                let _ = out.send(Reply::Plan { action, plan });
+                return;
+            }
+            Some(Ok((m, None))) => Ok(m),
+            Some(Err(e)) => Err(e),
+            None => self.execute_inner(&action).await,
+        };
         let (ok, message) = match r {
             Ok(m) => (true, m),
             Err(m) => (false, m),
@@ -347,11 +460,11 @@ impl Host {
         } else {
             tracing::warn!("console: {message}");
         }
-        ActionResult {
+        let _ = out.send(Reply::Result(ActionResult {
             action,
             ok,
             message,
-        }
+        }));
     }
 
     async fn execute_inner(&self, action: &Action) -> Result<String, String> {

@@ -2,6 +2,7 @@
 //! and the headless process around it (`skydeck --daemon`): logging,
 //! pidfile, signals, status file.
 
+pub mod cascades;
 pub mod control;
 pub mod host;
 pub mod logging;
