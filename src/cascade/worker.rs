@@ -220,6 +220,8 @@ struct Worker<'a> {
     real_global_wm: Option<i64>,
     counters: Counters,
     applier: Option<Arc<dyn Applier>>,
+    /// Why the provider cannot be reached, while it cannot.
+    provider_down: Option<String>,
 }
 
 fn retry<E: std::fmt::Display>(e: E) -> JobError {
@@ -251,6 +253,7 @@ impl<'a> Worker<'a> {
             real_global_wm: None,
             counters: Counters::default(),
             applier: None,
+            provider_down: None,
         })
     }
 
@@ -319,6 +322,42 @@ impl<'a> Worker<'a> {
                     return Ok(());
                 }
                 continue;
+            }
+            match self.source(&st).await {
+                Ok(_) => {
+                    if let Some(was) = self.provider_down.take() {
+                        tracing::info!("{}: provider reachable again (was: {was})", self.label);
+                    }
+                }
+                Err(JobError::Retry(msg)) => {
+                    // The provider is down. Stay here, answering admin
+                    // changes at once (a pause or a new provider during a
+                    // failover), instead of failing the task into backoff.
+                    if self.provider_down.is_none() {
+                        tracing::warn!(
+                            "{}: {msg}; retrying every {}",
+                            self.label,
+                            crate::fmt::duration(self.s.loop_delay)
+                        );
+                        let _ = node::set_consumer_error(
+                            &self.target,
+                            &self.s.queue,
+                            &self.s.worker,
+                            &msg,
+                        )
+                        .await;
+                    }
+                    self.provider_down = Some(msg.clone());
+                    ctx.report(|s| {
+                        s.phase = Phase::Backoff;
+                        s.last_error = Some(msg);
+                    });
+                    if !self.pause(ctx, self.s.loop_delay).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             if !self.one_batch(ctx, &st, &info, role).await? && !self.wait(ctx).await {
                 return Ok(());
