@@ -3,7 +3,7 @@
 //! a supervisor): the snapshot's cascade tree, and every node action as
 //! the console sends it — pause/resume with their steps, the takeover dry
 //! run, a switchover with its live steps and write pause, change of
-//! provider, tag-dead/alive, refusals (drop of a node with subscribers,
+//! provider, tag-dead/alive, a failover of the root, refusals (drop of a node with subscribers,
 //! unknown cascade, read-only mode).
 
 use std::sync::Arc;
@@ -311,6 +311,50 @@ async fn nodes_view_data_and_actions() {
     .await;
     assert!(result(&r).ok, "{r:?}");
     until(&host, "leaf alive", |s| !node(s, "n_leaf").dead).await;
+
+    // Failover of the root (treated as dead: the command does not contact
+    // it): n_root takes over with the leaf that reads from it.
+    let plan_req = Action::TakeoverPlan {
+        queue: q(Q),
+        old: q("n_branch"),
+        new: q("n_root"),
+        kind: TakeoverKind::Failover,
+        all: true,
+    };
+    let r = ask(&host, plan_req).await;
+    let Some(Reply::Plan { plan, .. }) = r.last() else {
+        panic!("no plan: {r:?}")
+    };
+    assert_eq!(plan.kind, "failover of the root", "{plan:?}");
+    assert!(
+        plan.notes.iter().any(|n| n.contains("resurrect")),
+        "{plan:?}"
+    );
+    let r = ask(
+        &host,
+        Action::Takeover {
+            queue: q(Q),
+            old: q("n_branch"),
+            new: q("n_root"),
+            kind: TakeoverKind::Failover,
+            all: true,
+        },
+    )
+    .await;
+    assert!(result(&r).ok, "{r:?}");
+    let st = steps(&r);
+    for want in [
+        "n_branch tagged dead",
+        "n_root promoted to root",
+        "n_branch.gravestone registered on n_root",
+    ] {
+        assert!(st.iter().any(|s| s.contains(want)), "{want}: {st:?}");
+    }
+    let s = until(&host, "n_root is the root, n_branch dead", |s| {
+        node(s, "n_root").node_type == Some(NodeType::Root) && node(s, "n_branch").dead
+    })
+    .await;
+    assert_eq!(node(&s, "n_leaf").provider(), Some("n_root"));
 
     // A cascade the deck does not serve: says which it does.
     let r = ask(

@@ -86,6 +86,9 @@ pub struct NodeStatus {
     /// leaf's lag is read (it has no queue of its own).
     #[serde(skip)]
     pub consumer_lags: BTreeMap<String, f64>,
+    /// Members this node has tagged dead.
+    #[serde(skip)]
+    pub tags_dead: Vec<String>,
     /// Set when the node could not be read.
     pub error: Option<String>,
     pub info: Option<NodeInfo>,
@@ -418,6 +421,7 @@ impl Admin {
                     dead: is_dead,
                     subscribers: Vec::new(),
                     consumer_lags: BTreeMap::new(),
+                    tags_dead: Vec::new(),
                     error: None,
                     info: None,
                     worker_error: None,
@@ -446,6 +450,13 @@ impl Admin {
                         }
                         if let Ok(subs) = node::subscribers(&c, &queue).await {
                             st.subscribers = subs.into_iter().map(|s| s.node_name).collect();
+                        }
+                        if let Ok(locs) = node::locations(&c, &queue).await {
+                            st.tags_dead = locs
+                                .into_iter()
+                                .filter(|l| l.dead)
+                                .map(|l| l.node_name)
+                                .collect();
                         }
                         if !n.is_leaf() || n.combined_queue.is_some() {
                             if let Ok(rows) = c
@@ -487,6 +498,22 @@ impl Admin {
         while let Some(r) = tasks.join_next().await {
             if let Ok(s) = r {
                 out.push(s);
+            }
+        }
+        // Dead for one live member is dead: whichever node this admin runs
+        // on, the node a failover left behind shows as dead (it does not
+        // know it itself).
+        let tagged: Vec<(String, Vec<String>)> = out
+            .iter()
+            .filter(|s| s.info.is_some())
+            .map(|s| (s.name.clone(), s.tags_dead.clone()))
+            .collect();
+        for s in out.iter_mut() {
+            if tagged
+                .iter()
+                .any(|(by, dead)| *by != s.name && dead.contains(&s.name))
+            {
+                s.dead = true;
             }
         }
         // A leaf's lag: its worker's, as its provider's queue reports it.
