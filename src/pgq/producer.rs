@@ -5,7 +5,7 @@ use std::pin::pin;
 use std::time::SystemTime;
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{GenericClient, Transaction};
 
 use super::Result;
@@ -99,56 +99,39 @@ pub async fn bulk_insert(tx: &Transaction<'_>, queue: &str, events: &[NewEvent])
     if events.is_empty() {
         return Ok(0);
     }
-    let row = tx
-        .query_one("select pgq.current_event_table($1), now()", &[&queue])
+    let now: SystemTime = tx
+        .query_one("select now()", &[])
         .await
-        .map_err(|e| {
-            DbError::query(
-                format!("bulk insert into queue {queue:?}: current_event_table"),
-                e,
-            )
-        })?;
-    let table: String = row.get(0);
-    let now: SystemTime = row.get(1);
-    let sql = format!(
-        "copy {} (ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4) from stdin (format binary)",
-        quote_fqname(&table)
-    );
-    let ctx = |what: &str| format!("bulk insert into queue {queue:?} ({table}): {what}");
-    let sink = tx
-        .copy_in(sql.as_str())
-        .await
-        .map_err(|e| DbError::query(ctx("COPY"), e))?;
-    let types = [
-        Type::TIMESTAMPTZ,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-    ];
-    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-    for ev in events {
-        writer
-            .as_mut()
-            .write(&[
-                &now,
-                &ev.ev_type,
-                &ev.ev_data,
-                &ev.ev_extra1,
-                &ev.ev_extra2,
-                &ev.ev_extra3,
-                &ev.ev_extra4,
-            ])
-            .await
-            .map_err(|e| DbError::query(ctx("writing rows"), e))?;
-    }
-    let n = writer
-        .finish()
-        .await
-        .map_err(|e| DbError::query(ctx("finishing COPY"), e))?;
-    Ok(n)
+        .map_err(|e| DbError::query(format!("bulk insert into queue {queue:?}: now()"), e))?
+        .get(0);
+    let rows = events.iter().map(|ev| -> [&(dyn ToSql + Sync); 7] {
+        [
+            &now,
+            &ev.ev_type,
+            &ev.ev_data,
+            &ev.ev_extra1,
+            &ev.ev_extra2,
+            &ev.ev_extra3,
+            &ev.ev_extra4,
+        ]
+    });
+    copy_into_queue(
+        tx,
+        queue,
+        "bulk insert into",
+        "ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4",
+        &[
+            Type::TIMESTAMPTZ,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ],
+        rows,
+    )
+    .await
 }
 
 /// Copy events as they are — ids, times and payloads kept — into the
@@ -165,50 +148,67 @@ pub async fn copy_events(
     if events.is_empty() {
         return Ok(0);
     }
+    let rows = events.iter().map(|ev| -> [&(dyn ToSql + Sync); 8] {
+        [
+            &ev.ev_id,
+            &ev.ev_time,
+            &ev.ev_type,
+            &ev.ev_data,
+            &ev.ev_extra1,
+            &ev.ev_extra2,
+            &ev.ev_extra3,
+            &ev.ev_extra4,
+        ]
+    });
+    copy_into_queue(
+        tx,
+        queue,
+        "copy events into",
+        "ev_id, ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4",
+        &[
+            Type::INT8,
+            Type::TIMESTAMPTZ,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ],
+        rows,
+    )
+    .await
+}
+
+/// One binary `COPY` of `rows` into the queue's current event table
+/// (`what` names the operation in errors).
+async fn copy_into_queue<'r, const N: usize>(
+    tx: &Transaction<'_>,
+    queue: &str,
+    what: &str,
+    columns: &str,
+    types: &[Type; N],
+    rows: impl Iterator<Item = [&'r (dyn ToSql + Sync); N]>,
+) -> Result<u64> {
     let table: String = tx
         .query_one("select pgq.current_event_table($1)", &[&queue])
         .await
-        .map_err(|e| {
-            DbError::query(
-                format!("copy events into queue {queue:?}: current_event_table"),
-                e,
-            )
-        })?
+        .map_err(|e| DbError::query(format!("{what} queue {queue:?}: current_event_table"), e))?
         .get(0);
+    let ctx = |step: &str| format!("{what} queue {queue:?} ({table}): {step}");
     let sql = format!(
-        "copy {} (ev_id, ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4) \
-         from stdin (format binary)",
+        "copy {} ({columns}) from stdin (format binary)",
         quote_fqname(&table)
     );
-    let ctx = |what: &str| format!("copy events into queue {queue:?} ({table}): {what}");
     let sink = tx
         .copy_in(sql.as_str())
         .await
         .map_err(|e| DbError::query(ctx("COPY"), e))?;
-    let types = [
-        Type::INT8,
-        Type::TIMESTAMPTZ,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-    ];
-    let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-    for ev in events {
+    let mut writer = pin!(BinaryCopyInWriter::new(sink, types));
+    for row in rows {
         writer
             .as_mut()
-            .write(&[
-                &ev.ev_id,
-                &ev.ev_time,
-                &ev.ev_type,
-                &ev.ev_data,
-                &ev.ev_extra1,
-                &ev.ev_extra2,
-                &ev.ev_extra3,
-                &ev.ev_extra4,
-            ])
+            .write(&row)
             .await
             .map_err(|e| DbError::query(ctx("writing rows"), e))?;
     }
