@@ -95,6 +95,13 @@ async fn ask(host: &Host, a: Action) -> Vec<Reply> {
     out
 }
 
+/// Every reply to `a`, which must succeed.
+async fn ask_ok(host: &Host, a: Action) -> Vec<Reply> {
+    let r = ask(host, a).await;
+    assert!(result(&r).ok, "{r:?}");
+    r
+}
+
 fn result(replies: &[Reply]) -> &ActionResult {
     match replies.last() {
         Some(Reply::Result(r)) => r,
@@ -169,7 +176,7 @@ async fn nodes_view_data_and_actions() {
     assert!(leaf.last_tick.is_some() && !leaf.paused && leaf.uptodate);
 
     // Pause: a running step while the worker acknowledges, then the result.
-    let r = ask(
+    let r = ask_ok(
         &host,
         Action::PauseNode {
             queue: q(Q),
@@ -177,7 +184,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     let st = steps(&r);
     assert!(
         st.iter()
@@ -189,7 +195,7 @@ async fn nodes_view_data_and_actions() {
         "{st:?}"
     );
     until(&host, "leaf paused", |s| node(s, "n_leaf").paused).await;
-    let r = ask(
+    ask_ok(
         &host,
         Action::ResumeNode {
             queue: q(Q),
@@ -197,7 +203,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     until(&host, "leaf running", |s| !node(s, "n_leaf").paused).await;
 
     // The dry run is a plan, not a result, and changes nothing.
@@ -227,7 +232,7 @@ async fn nodes_view_data_and_actions() {
     );
 
     // The switchover itself: its steps live, the write pause measured.
-    let r = ask(
+    let r = ask_ok(
         &host,
         Action::Takeover {
             queue: q(Q),
@@ -238,7 +243,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     let st = steps(&r);
     for want in [
         "Step 1: writing to the queue on n_root is disabled",
@@ -263,7 +267,7 @@ async fn nodes_view_data_and_actions() {
     assert_eq!(node(&s, "n_leaf").provider(), Some("n_branch"));
 
     // Change provider: the leaf reads from the old root, now a branch.
-    let r = ask(
+    ask_ok(
         &host,
         Action::ChangeProvider {
             queue: q(Q),
@@ -272,7 +276,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     until(&host, "leaf under n_root", |s| {
         node(s, "n_leaf").provider() == Some("n_root")
     })
@@ -291,7 +294,7 @@ async fn nodes_view_data_and_actions() {
     assert!(!res.ok && res.message.contains("n_leaf"), "{res:?}");
 
     // Tag dead and alive: the dead mark shows, then goes.
-    let r = ask(
+    ask_ok(
         &host,
         Action::TagDead {
             queue: q(Q),
@@ -299,9 +302,8 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     until(&host, "leaf dead", |s| node(s, "n_leaf").dead).await;
-    let r = ask(
+    ask_ok(
         &host,
         Action::TagAlive {
             queue: q(Q),
@@ -309,7 +311,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     until(&host, "leaf alive", |s| !node(s, "n_leaf").dead).await;
 
     // Failover of the root (treated as dead: the command does not contact
@@ -330,7 +331,7 @@ async fn nodes_view_data_and_actions() {
         plan.notes.iter().any(|n| n.contains("resurrect")),
         "{plan:?}"
     );
-    let r = ask(
+    let r = ask_ok(
         &host,
         Action::Takeover {
             queue: q(Q),
@@ -341,7 +342,6 @@ async fn nodes_view_data_and_actions() {
         },
     )
     .await;
-    assert!(result(&r).ok, "{r:?}");
     let st = steps(&r);
     for want in [
         "n_branch tagged dead",
