@@ -221,12 +221,17 @@ async fn concurrent_installs_in_two_databases() {
         // Start over: drop what the round made, roles included.
         for db in ["a", "b"] {
             let c = cluster.connect(db).await.unwrap();
-            c.batch_execute("drop schema if exists pgq, pgq_node, pgq_coop, pgq_ext cascade")
-                .await
-                .unwrap();
+            c.batch_execute(
+                "drop schema if exists pgq, pgq_node, pgq_coop, pgq_ext, londiste cascade",
+            )
+            .await
+            .unwrap();
         }
         admin
-            .batch_execute("drop role pgq_admin; drop role pgq_writer; drop role pgq_reader")
+            .batch_execute(
+                "drop role if exists londiste_writer; drop role if exists londiste_reader; \
+                 drop role pgq_admin; drop role pgq_writer; drop role pgq_reader",
+            )
             .await
             .unwrap();
     }
@@ -237,7 +242,7 @@ async fn unknown_component_is_named() {
     let err = install::resolve(&["pgqq".into()]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "unknown component \"pgqq\"; known: pgq, pgq_node, pgq_coop, pgq_ext"
+        "unknown component \"pgqq\"; known: pgq, pgq_node, pgq_coop, pgq_ext, londiste"
     );
     // A component brings what it needs.
     let r: Vec<&str> = install::resolve(&["pgq_node".into()])

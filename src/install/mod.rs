@@ -82,6 +82,16 @@ pub const COMPONENTS: &[Component] = &[
         requires: &[],
         extension: "pgq_ext",
     },
+    Component {
+        name: "londiste",
+        schema: "londiste",
+        files: &[SqlFile {
+            path: "sql/londiste.sql",
+            text: include_str!("../../sql/londiste.sql"),
+        }],
+        requires: &["pgq", "pgq_node"],
+        extension: "londiste",
+    },
 ];
 
 /// Key for the advisory lock that serialises concurrent installers.

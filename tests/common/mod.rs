@@ -81,11 +81,20 @@ pub async fn install_skydeck(client: &mut tokio_postgres::Client, dbname: &str) 
         .unwrap_or_else(|e| panic!("install into {dbname}: {e}"));
 }
 
-/// `CREATE EXTENSION pgq` (the original).
+/// `CREATE EXTENSION pgq` (the original), and its londiste (with pgq_node)
+/// where available: skydeck's install brings londiste too, and pgq's
+/// maintenance list depends on whether it is there.
 pub async fn create_c_extension(client: &tokio_postgres::Client, dbname: &str) {
     let _g = INSTALL.lock().await;
     client
-        .batch_execute("create extension pgq")
+        .batch_execute(
+            "create extension pgq; \
+             do $$ begin \
+                 if exists (select 1 from pg_available_extensions where name = 'londiste') then \
+                     create extension londiste cascade; \
+                 end if; \
+             end $$",
+        )
         .await
         .unwrap_or_else(|e| {
             panic!(
