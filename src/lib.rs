@@ -11,5 +11,6 @@ pub mod daemon;
 pub mod db;
 pub mod fmt;
 pub mod install;
+pub mod londiste;
 pub mod pgq;
 pub mod ticker;
