@@ -13,7 +13,6 @@ use skydeck::cascade::{Applier, CascadeWorker, WorkerSettings};
 use skydeck::cluster::LocalCluster;
 use skydeck::daemon::{Policy, Supervisor};
 use skydeck::pgq::{self, BatchInfo, Event};
-use skydeck::ticker;
 use tokio_postgres::{Client, Transaction};
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +25,7 @@ impl Applier for Record {
     fn apply<'a>(
         &'a self,
         tx: &'a Transaction<'_>,
+        _source: &'a Client,
         _batch: &'a BatchInfo,
         events: &'a [Event],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
@@ -106,23 +106,7 @@ fn worker(n: &Node) -> Arc<CascadeWorker> {
 }
 
 fn ticker_for(n: &Node, stop: &CancellationToken) -> tokio::task::JoinHandle<()> {
-    let base = format!(
-        "host={} port={} user=postgres",
-        n.cluster.socket_dir().display(),
-        n.cluster.port()
-    );
-    let settings = ticker::Settings {
-        base_connstr: base.clone(),
-        initial_database: "postgres".into(),
-        database_list: vec!["app".into()],
-        ticker_period: Duration::from_millis(100),
-        retry_period: Duration::from_secs(5),
-        maint_period: Duration::from_secs(5),
-        ..ticker::Settings::default()
-    };
-    let backend = ticker::PgBackend::new(&base, "postgres").unwrap();
-    let (tx, _rx) = tokio::sync::watch::channel(ticker::Status::default());
-    tokio::spawn(ticker::run(backend, settings, stop.clone(), tx))
+    common::ticker_for(&n.cluster, &["app"], stop)
 }
 
 /// Writes numbered events to whichever node is the root, in transactions

@@ -6,6 +6,9 @@
 //! provider, tag-dead/alive, a failover of the root, refusals (drop of a node with subscribers,
 //! unknown cascade, read-only mode).
 
+mod common;
+
+use common::{ask, ask_ok, result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +19,7 @@ use skydeck::daemon::host::Host;
 use skydeck::daemon::logging::LogBuffer;
 use skydeck::daemon::{Policy, Supervisor};
 use skydeck::ticker::{Settings, TickerJob};
-use skydeck_ui::model::{Action, ActionResult, NodeType, Reply, Snapshot, TakeoverKind};
+use skydeck_ui::model::{Action, NodeType, Reply, Snapshot, TakeoverKind};
 
 const Q: &str = "nq";
 
@@ -82,31 +85,6 @@ async fn setup(read_only: bool) -> (LocalCluster, Arc<Host>, Arc<Supervisor>) {
     }
     let host = Host::new(sup.clone(), LogBuffer::new(100), "test", read_only);
     (cluster, host, sup)
-}
-
-/// Every reply to `a`, the final one last.
-async fn ask(host: &Host, a: Action) -> Vec<Reply> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    host.answer(a, tx).await;
-    let mut out = Vec::new();
-    while let Some(r) = rx.recv().await {
-        out.push(r);
-    }
-    out
-}
-
-/// Every reply to `a`, which must succeed.
-async fn ask_ok(host: &Host, a: Action) -> Vec<Reply> {
-    let r = ask(host, a).await;
-    assert!(result(&r).ok, "{r:?}");
-    r
-}
-
-fn result(replies: &[Reply]) -> &ActionResult {
-    match replies.last() {
-        Some(Reply::Result(r)) => r,
-        other => panic!("no result last: {other:?}"),
-    }
 }
 
 fn steps(replies: &[Reply]) -> Vec<String> {

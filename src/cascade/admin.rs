@@ -45,6 +45,9 @@ pub struct Admin {
     pub worker: String,
     /// Longest wait for a worker to acknowledge or catch up.
     pub timeout: Duration,
+    /// The SQL components create-* installs when absent (Londiste jobs add
+    /// `londiste`).
+    pub components: &'static [&'static str],
 }
 
 fn state(msg: impl Into<String>) -> CascadeError {
@@ -138,6 +141,15 @@ impl Admin {
             db: db.to_string(),
             worker: worker.to_string(),
             timeout: Duration::from_secs(300),
+            components: &["pgq", "pgq_node"],
+        }
+    }
+
+    /// An admin for a Londiste node: create-* installs londiste too.
+    pub fn londiste(queue: &str, db: &str, worker: &str) -> Self {
+        Admin {
+            components: &["pgq", "pgq_node", "londiste"],
+            ..Admin::new(queue, db, worker)
         }
     }
 
@@ -180,7 +192,7 @@ impl Admin {
     /// (skydeck's, or the original extensions) is used as it is.
     async fn install_sql(&self, c: &mut Client, p: &mut dyn Progress) -> Result<()> {
         let mut missing = Vec::new();
-        for name in ["pgq", "pgq_node"] {
+        for &name in self.components {
             let comp = crate::install::component(name)
                 .ok_or_else(|| state(format!("no component {name}")))?;
             match crate::install::inspect(c, comp).await? {
@@ -276,7 +288,7 @@ impl Admin {
     }
 
     /// Follow providers from `connstr` up to the root.
-    async fn find_root(&self, connstr: &str) -> Result<(Client, NodeInfo)> {
+    pub(crate) async fn find_root(&self, connstr: &str) -> Result<(Client, NodeInfo)> {
         let mut loc = connstr.to_string();
         for _ in 0..64 {
             let c = connect(&loc).await?;
@@ -611,7 +623,7 @@ impl Admin {
     }
 
     /// Wait until `node`'s worker has completed `tick` (or later).
-    async fn wait_completed(
+    pub(crate) async fn wait_completed(
         &self,
         c: &Client,
         node_name: &str,

@@ -7,4 +7,7 @@ pub mod node;
 pub mod worker;
 
 pub use node::{CascadeError, ConsumerState, Location, NodeInfo, Rc, Subscriber};
-pub use worker::{settings_from_job, Applier, CascadeView, CascadeWorker, WorkerSettings};
+pub use worker::{
+    settings_from_job, Applier, BoxFuture, CascadeView, CascadeWorker, Prepare, Ready,
+    WorkerSettings,
+};

@@ -120,12 +120,55 @@ fn role(n: &NodeInfo) -> Result<Role, CascadeError> {
 /// transaction (after the cascade's own events, before the position is
 /// recorded): Londiste's table replay plugs in here.
 pub trait Applier: Send + Sync + 'static {
+    /// Apply `events` (everything but the cascade's `pgq.*` events) in
+    /// `tx`; `source` is the provider connection the batch came from.
     fn apply<'a>(
         &'a self,
         tx: &'a Transaction<'_>,
+        source: &'a Client,
         batch: &'a BatchInfo,
         events: &'a [Event],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Before each batch of a non-root node (and when idle): work between
+    /// batches (Londiste's copy hand-over). `completed` is the node's
+    /// position; [`Ready::Wait`] holds the next batch back until a wake-up
+    /// or `loop_delay`.
+    fn prepare<'a>(&'a self, _step: Prepare<'a>) -> BoxFuture<'a, Result<Ready, String>> {
+        Box::pin(async { Ok(Ready::Go) })
+    }
+
+    /// What the console may see of the applier (Londiste: its copies).
+    fn extra(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        None
+    }
+
+    /// Every loop of a root node's worker.
+    fn root_loop<'a>(&'a self, _target: &'a Client) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A boxed future, as the [`Applier`] methods return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What [`Applier::prepare`] is given.
+pub struct Prepare<'a> {
+    pub target: &'a Client,
+    pub source: &'a Client,
+    /// Where the provider is (for extra connections).
+    pub provider_location: &'a str,
+    pub provider_node: &'a str,
+    pub info: &'a NodeInfo,
+    pub completed: Option<i64>,
+    pub stop: &'a tokio_util::sync::CancellationToken,
+}
+
+/// Whether the next batch may be applied now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    Go,
+    Wait,
 }
 
 /// The worker as a supervised job.
@@ -160,6 +203,8 @@ impl CascadeWorker {
 pub struct CascadeView {
     pub settings: WorkerSettings,
     pub label: String,
+    /// The applier's [`Applier::extra`].
+    pub applier: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Job for CascadeWorker {
@@ -167,6 +212,7 @@ impl Job for CascadeWorker {
         Some(Arc::new(CascadeView {
             settings: self.settings.clone(),
             label: self.label.clone(),
+            applier: self.applier.as_ref().and_then(|a| a.extra()),
         }))
     }
 
@@ -359,6 +405,30 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => return Err(e),
             }
+            if let (Some(a), Role::Branch | Role::Leaf | Role::MergeIntoRoot) =
+                (self.applier.clone(), role)
+            {
+                let (loc, c) = self.source.as_ref().expect("connected");
+                let ready = a
+                    .prepare(Prepare {
+                        target: &self.target,
+                        source: c.client(),
+                        provider_location: loc,
+                        provider_node: st.provider_node.as_deref().unwrap_or(""),
+                        info: &info,
+                        completed: st.completed_tick,
+                        stop: &ctx.stop,
+                    })
+                    .await
+                    .map_err(JobError::Retry)?;
+                if ready == Ready::Wait {
+                    ctx.report(|s| s.phase = Phase::Idle);
+                    if !self.pause(ctx, self.s.loop_delay).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
             if !self.one_batch(ctx, &st, &info, role).await? && !self.wait(ctx).await {
                 return Ok(());
             }
@@ -390,6 +460,9 @@ impl<'a> Worker<'a> {
 
     async fn root_duties(&mut self, ctx: &JobContext) -> Result<(), JobError> {
         self.source = None;
+        if let Some(a) = self.applier.clone() {
+            a.root_loop(&self.target).await.map_err(JobError::Retry)?;
+        }
         let due = self
             .last_global_wm
             .is_none_or(|t| t.elapsed() >= self.s.global_wm_publish_period);
@@ -560,7 +633,10 @@ impl<'a> Worker<'a> {
                 .filter(|e| !e.ev_type.as_deref().unwrap_or("").starts_with("pgq."))
                 .cloned()
                 .collect();
-            a.apply(&tx, batch, &data).await.map_err(JobError::Retry)?;
+            let source = self.source.as_ref().expect("connected").1.client();
+            a.apply(&tx, source, batch, &data)
+                .await
+                .map_err(JobError::Retry)?;
         }
         let mut copied = 0;
         match role {

@@ -25,6 +25,9 @@ pub struct CascadeArgs {
     pub json: bool,
     #[command(subcommand)]
     pub cmd: CascadeCommand,
+    /// Run for `skydeck londiste` (create-* installs londiste too).
+    #[arg(skip)]
+    pub londiste: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,7 +165,7 @@ pub fn load_job(path: &std::path::Path) -> Result<Job> {
 }
 
 /// Step reports with a timestamp, as they happen.
-struct Printer;
+pub(crate) struct Printer;
 
 impl Progress for Printer {
     fn step(&mut self, msg: &str) {
@@ -178,7 +181,11 @@ pub async fn run(a: CascadeArgs) -> Result<()> {
         super::init_stderr_warnings();
     }
     let job = load_job(&a.job)?;
-    let admin = Admin::new(&job.queue, &job.db, &job.file.job_name);
+    let admin = if a.londiste {
+        Admin::londiste(&job.queue, &job.db, &job.file.job_name)
+    } else {
+        Admin::new(&job.queue, &job.db, &job.file.job_name)
+    };
     let s = &job.file.section;
     let mut p = Printer;
     match a.cmd {
@@ -345,7 +352,7 @@ pub async fn run(a: CascadeArgs) -> Result<()> {
         }
         CascadeCommand::WaitRoot => admin.wait_for(true, &mut p).await?,
         CascadeCommand::WaitProvider => admin.wait_for(false, &mut p).await?,
-        CascadeCommand::Worker => run_worker(job).await?,
+        CascadeCommand::Worker => run_worker(job, None).await?,
     }
     Ok(())
 }
@@ -388,17 +395,24 @@ async fn create(
 }
 
 /// The worker in the foreground (as `londiste JOB.ini worker`).
-async fn run_worker(job: Job) -> Result<()> {
+pub(crate) async fn run_worker(
+    job: Job,
+    applier: Option<Arc<dyn crate::cascade::Applier>>,
+) -> Result<()> {
     let buffer = crate::daemon::logging::LogBuffer::new(100);
     let _g = crate::daemon::logging::init(crate::daemon::logging::Output::Stderr(None), 0, &buffer)
         .context("setting up logging")?;
     let sup = Supervisor::new(Policy::default());
     let label = job.queue.clone();
-    sup.add(Arc::new(CascadeWorker::new(
+    let mut w = CascadeWorker::new(
         job.settings,
         format!("{:016x}", job.file.fingerprint()),
         &label,
-    )));
+    );
+    if let Some(a) = applier {
+        w = w.with_applier(a);
+    }
+    sup.add(Arc::new(w));
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -6,6 +6,7 @@ mod cascade;
 mod console;
 mod demo;
 mod install;
+mod londiste;
 mod pgq;
 mod pgqd;
 mod status;
@@ -65,7 +66,7 @@ pub enum Command {
     Pgq(pgq::PgqArgs),
     /// Londiste: cascade administration for a Londiste job (create-root,
     /// create-branch, create-leaf, members, status, takeover …).
-    Londiste(cascade::CascadeArgs),
+    Londiste(londiste::LondisteArgs),
     /// Cascaded queues without Londiste (the original's setadm): the same
     /// commands.
     Cascade(cascade::CascadeArgs),
@@ -161,10 +162,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         return crate::daemon::run::run_daemon(&cli.config, cli.verbose as i32).await;
     }
     // pgqd, the demo and the console set up logging of their own.
-    if !matches!(
-        cli.command,
-        None | Some(Command::Pgqd(_)) | Some(Command::Demo(_))
-    ) {
+    let own_logging = match &cli.command {
+        None | Some(Command::Pgqd(_)) | Some(Command::Demo(_)) => true,
+        Some(Command::Cascade(a)) => matches!(a.cmd, cascade::CascadeCommand::Worker),
+        Some(Command::Londiste(a)) => matches!(
+            a.cmd,
+            londiste::LondisteCommand::Cascade(cascade::CascadeCommand::Worker)
+        ),
+        _ => false,
+    };
+    if !own_logging {
         init_stderr_warnings();
     }
     match cli.command {
@@ -176,7 +183,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Pgq(a)) => pgq::run(a).await,
         Some(Command::Demo(a)) => demo::run(a).await,
         Some(Command::Bench(a)) => crate::bench::run(a).await,
-        Some(Command::Londiste(a)) | Some(Command::Cascade(a)) => cascade::run(a).await,
+        Some(Command::Londiste(a)) => londiste::run(a).await,
+        Some(Command::Cascade(a)) => cascade::run(a).await,
     }
 }
 

@@ -83,6 +83,15 @@ pub fn job_for(file: &JobFile) -> Result<Arc<dyn Job>, crate::config::ConfigErro
                 fp,
             ))
         }
+        JobKind::Londiste => {
+            let ws = crate::cascade::settings_from_job(file)?;
+            let ls = crate::londiste::worker::LondisteSettings::from_job(file)?;
+            let applier = Arc::new(crate::londiste::worker::Londiste::new(
+                &ws.queue, &ws.worker, &ws.db, ls,
+            ));
+            let label = ws.queue.clone();
+            Arc::new(crate::cascade::CascadeWorker::new(ws, fp, &label).with_applier(applier))
+        }
         other => Arc::new(Unsupported {
             name: file.job_name.clone(),
             kind: other.name().to_string(),

@@ -9,6 +9,10 @@
 //! * `execute.rs` — EXECUTE scripts: header attributes, statement
 //!   splitting, `@table@` renaming, run on the root and replayed below.
 
+pub mod admin;
+pub mod compare;
 pub mod copy;
 pub mod execute;
 pub mod replay;
+pub mod sql;
+pub mod worker;

@@ -121,3 +121,61 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
     }
 }
+
+/// skydeck's ticker (pgqd in process) for `dbs` of `cluster`, every
+/// 100 ms, until `stop`.
+pub fn ticker_for(
+    cluster: &LocalCluster,
+    dbs: &[&str],
+    stop: &tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let base = format!(
+        "host={} port={} user=postgres",
+        cluster.socket_dir().display(),
+        cluster.port()
+    );
+    let settings = skydeck::ticker::Settings {
+        base_connstr: base.clone(),
+        initial_database: "postgres".into(),
+        database_list: dbs.iter().map(|d| d.to_string()).collect(),
+        ticker_period: std::time::Duration::from_millis(100),
+        retry_period: std::time::Duration::from_secs(5),
+        maint_period: std::time::Duration::from_secs(5),
+        ..skydeck::ticker::Settings::default()
+    };
+    let backend = skydeck::ticker::PgBackend::new(&base, "postgres").expect("ticker backend");
+    let (tx, _rx) = tokio::sync::watch::channel(skydeck::ticker::Status::default());
+    tokio::spawn(skydeck::ticker::run(backend, settings, stop.clone(), tx))
+}
+
+/// Every reply of the engine to `a`, the final one last.
+pub async fn ask(
+    host: &skydeck::daemon::host::Host,
+    a: skydeck_ui::model::Action,
+) -> Vec<skydeck_ui::model::Reply> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    host.answer(a, tx).await;
+    let mut out = Vec::new();
+    while let Some(r) = rx.recv().await {
+        out.push(r);
+    }
+    out
+}
+
+/// The final result among `replies`.
+pub fn result(replies: &[skydeck_ui::model::Reply]) -> &skydeck_ui::model::ActionResult {
+    match replies.last() {
+        Some(skydeck_ui::model::Reply::Result(r)) => r,
+        other => panic!("no result last: {other:?}"),
+    }
+}
+
+/// Every reply to `a`, which must succeed.
+pub async fn ask_ok(
+    host: &skydeck::daemon::host::Host,
+    a: skydeck_ui::model::Action,
+) -> Vec<skydeck_ui::model::Reply> {
+    let r = ask(host, a).await;
+    assert!(result(&r).ok, "{r:?}");
+    r
+}

@@ -1,0 +1,1053 @@
+//! The Londiste side of a node's worker (spec §5.6–5.8): an [`Applier`]
+//! for the cascade worker.
+//!
+//! * Between batches ([`Applier::prepare`]) it runs the copy hand-over:
+//!   launches copies of tables that need one (at most `parallel_copies` at
+//!   a time), turns `wanna-sync:T` into `do-sync:<position>` once the
+//!   worker is at or past T and holds its batches back while a table is in
+//!   `do-sync`, and restores foreign keys dropped for a copy.
+//! * In each batch's transaction ([`Applier::apply`]) it applies row events
+//!   of tables in state `ok` through [`Replay`], skipping events a table's
+//!   copy already contained (its `custom_snapshot`), runs EXECUTE scripts,
+//!   and follows the global table and sequence registrations.
+//! * On the root it publishes sequence values ahead of use.
+//!
+//! Copies run as tasks of this process (not as separate processes as in
+//! the original): [`copy`](super::copy) moves the data, then the task
+//! catches up as consumer `<worker>.copy.<table>` on the source until the
+//! worker takes over. Every state change wakes the other side at once
+//! (NOTIFY on the worker's wake channel, a `Notify` towards the task), so
+//! no step waits for a poll.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_postgres::{Client, Transaction};
+use tokio_util::sync::CancellationToken;
+
+use super::copy::{copy_table, CopyProgress, CopySpec};
+use super::replay::{Replay, TableTarget};
+use super::sql::{self, MergeState, TableInfo};
+use crate::cascade::node;
+use crate::cascade::worker::{Applier, BoxFuture, Prepare, Ready, WAKE_CHANNEL};
+use crate::db::describe;
+use crate::pgq::{BatchInfo, Consumer, ConsumerConfig, Event};
+
+/// The `[londiste]` keys of a job file beyond the cascade worker's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LondisteSettings {
+    /// Tables in copy states at once (`parallel_copies`, default 1).
+    pub parallel_copies: usize,
+    /// Parallel streams for one large table (`threaded_copy_pool_size`;
+    /// skydeck's default 4).
+    pub copy_parts: usize,
+    /// Tables smaller than this are copied in one stream.
+    pub min_part_bytes: u64,
+    /// `statement_timeout` for the locking steps of add-table and compare.
+    pub lock_timeout: Duration,
+}
+
+impl Default for LondisteSettings {
+    fn default() -> Self {
+        LondisteSettings {
+            parallel_copies: 1,
+            copy_parts: 4,
+            min_part_bytes: 64 << 20,
+            lock_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl LondisteSettings {
+    pub fn from_job(file: &crate::config::JobFile) -> Result<Self, crate::config::ConfigError> {
+        let s = &file.section;
+        let d = LondisteSettings::default();
+        let int = |key: &str, def: usize| -> Result<usize, crate::config::ConfigError> {
+            let v = s.get_int(key, def as i64)?;
+            usize::try_from(v)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| s.bad_value(key, "a whole number of at least 1"))
+        };
+        Ok(LondisteSettings {
+            parallel_copies: int("parallel_copies", d.parallel_copies)?,
+            copy_parts: int("threaded_copy_pool_size", d.copy_parts)?,
+            min_part_bytes: d.min_part_bytes,
+            lock_timeout: s.get_duration("lock_timeout", d.lock_timeout)?,
+        })
+    }
+}
+
+/// What the console and `tables` see of a copy running in this process.
+#[derive(Clone)]
+pub struct CopyState {
+    pub progress: Arc<CopyProgress>,
+    /// The last error of the table's copy, until it succeeds.
+    pub error: Option<String>,
+}
+
+/// What the console sees of a Londiste worker (through the cascade
+/// worker's [`CascadeView::applier`](crate::cascade::CascadeView)).
+pub struct LondisteExtra {
+    pub copies: Arc<Mutex<HashMap<String, CopyState>>>,
+}
+
+struct CopyTask {
+    handle: tokio::task::JoinHandle<Result<(), String>>,
+    wake: Arc<Notify>,
+}
+
+/// The Londiste applier of one node's worker.
+pub struct Londiste {
+    queue: String,
+    worker: String,
+    db: String,
+    settings: LondisteSettings,
+    tasks: Mutex<HashMap<String, CopyTask>>,
+    /// Per table: progress of the running copy, last error.
+    pub copies: Arc<Mutex<HashMap<String, CopyState>>>,
+    /// Kept between batches for its table metadata cache.
+    replay: tokio::sync::Mutex<Option<Replay>>,
+}
+
+impl Londiste {
+    pub fn new(queue: &str, worker: &str, db: &str, settings: LondisteSettings) -> Self {
+        Londiste {
+            queue: queue.to_string(),
+            worker: worker.to_string(),
+            db: db.to_string(),
+            settings,
+            tasks: Mutex::new(HashMap::new()),
+            copies: Arc::new(Mutex::new(HashMap::new())),
+            replay: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn err(&self, what: impl std::fmt::Display) -> String {
+        format!("londiste {}/{}: {what}", self.queue, self.worker)
+    }
+
+    /// Whether a copy task of `table` is running; reaps finished ones.
+    fn task_running(&self, table: &str) -> bool {
+        let mut tasks = self.tasks.lock().expect("tasks lock");
+        match tasks.get(table) {
+            Some(t) if !t.handle.is_finished() => true,
+            Some(_) => {
+                tasks.remove(table);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn wake_task(&self, table: &str) {
+        if let Some(t) = self.tasks.lock().expect("tasks lock").get(table) {
+            t.wake.notify_one();
+        }
+    }
+
+    fn spawn_copy(&self, p: &Prepare<'_>, t: &TableInfo, source_loc: String) {
+        let wake = Arc::new(Notify::new());
+        let progress = Arc::new(CopyProgress::default());
+        self.copies.lock().expect("copies lock").insert(
+            t.table_name.clone(),
+            CopyState {
+                progress: progress.clone(),
+                error: None,
+            },
+        );
+        let job = CopyJob {
+            queue: self.queue.clone(),
+            worker: self.worker.clone(),
+            db: self.db.clone(),
+            table: t.table_name.clone(),
+            source_loc,
+            provider_node: p.provider_node.to_string(),
+            parts: self.settings.copy_parts,
+            min_part_bytes: self.settings.min_part_bytes,
+            progress,
+            wake: wake.clone(),
+            stop: p.stop.child_token(),
+            copies: self.copies.clone(),
+        };
+        let handle = tokio::spawn(async move {
+            let table = job.table.clone();
+            let copies = job.copies.clone();
+            let r = job.run().await;
+            if let Err(e) = &r {
+                tracing::error!("{e}");
+                if let Some(c) = copies.lock().expect("copies lock").get_mut(&table) {
+                    c.error = Some(e.clone());
+                }
+            }
+            r
+        });
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .insert(t.table_name.clone(), CopyTask { handle, wake });
+    }
+
+    async fn prepare_impl(&self, p: Prepare<'_>) -> Result<Ready, String> {
+        let tables = sql::tables(p.target, &self.queue)
+            .await
+            .map_err(|e| self.err(e))?;
+        let local: Vec<&TableInfo> = tables.iter().filter(|t| t.local).collect();
+        // A copy is finishing: hold the batches until it says ok.
+        let mut wait = false;
+        for t in &local {
+            if let MergeState::DoSync(_) = t.merge_state {
+                wait = true;
+                if !self.task_running(&t.table_name) {
+                    if let Some(loc) = self.resume_source(&p, t).await? {
+                        self.spawn_copy(&p, t, loc);
+                    }
+                }
+                self.wake_task(&t.table_name);
+            }
+        }
+        if wait {
+            return Ok(Ready::Wait);
+        }
+        if let Some(pos) = p.completed {
+            for t in &local {
+                if let MergeState::WannaSync(at) = t.merge_state {
+                    if pos >= at {
+                        sql::set_table_state(
+                            p.target,
+                            &self.queue,
+                            &t.table_name,
+                            t.custom_snapshot.as_deref(),
+                            MergeState::DoSync(pos),
+                        )
+                        .await
+                        .map_err(|e| self.err(e))?;
+                        tracing::info!(
+                            "{}: table {} caught up at tick {at}; worker stops at {pos} to hand over",
+                            self.queue,
+                            t.table_name
+                        );
+                        if !self.task_running(&t.table_name) {
+                            if let Some(loc) = self.resume_source(&p, t).await? {
+                                self.spawn_copy(&p, t, loc);
+                            }
+                        }
+                        self.wake_task(&t.table_name);
+                        return Ok(Ready::Wait);
+                    }
+                }
+            }
+        }
+        // Resume copies this process is not running (after a restart).
+        let mut copying = 0;
+        for t in &local {
+            if t.merge_state.is_copying() {
+                copying += 1;
+                if !self.task_running(&t.table_name) {
+                    // A copy in progress goes on from where it copied.
+                    let loc = match t.merge_state {
+                        MergeState::InCopy => self.copy_source(&p, t).await?,
+                        _ => self.resume_source(&p, t).await?,
+                    };
+                    let Some(loc) = loc else {
+                        continue;
+                    };
+                    tracing::info!(
+                        "{}: resuming the copy of table {} ({})",
+                        self.queue,
+                        t.table_name,
+                        t.merge_state
+                    );
+                    self.spawn_copy(&p, t, loc);
+                }
+            }
+        }
+        // Start new copies.
+        let mut provider_tables: Option<Vec<TableInfo>> = None;
+        for t in &local {
+            if copying >= self.settings.parallel_copies {
+                break;
+            }
+            if t.merge_state != MergeState::Missing {
+                continue;
+            }
+            if self.failed_recently(&t.table_name) {
+                continue;
+            }
+            if t.table_attrs.copy_node().is_none() {
+                if provider_tables.is_none() {
+                    provider_tables = Some(
+                        sql::tables(p.source, &self.queue)
+                            .await
+                            .map_err(|e| self.err(format!("provider's tables: {e}")))?,
+                    );
+                }
+                let ready = provider_tables.as_ref().is_some_and(|pt| {
+                    pt.iter().any(|x| {
+                        x.table_name == t.table_name && x.local && x.merge_state == MergeState::Ok
+                    })
+                });
+                if !ready {
+                    continue;
+                }
+            }
+            let Some(loc) = self.copy_source(&p, t).await? else {
+                continue;
+            };
+            for fk in sql::table_fkeys(p.target, t.dest())
+                .await
+                .map_err(|e| self.err(e))?
+            {
+                sql::drop_fkey(p.target, &fk.from_table, &fk.fkey_name)
+                    .await
+                    .map_err(|e| self.err(e))?;
+            }
+            sql::set_table_state(
+                p.target,
+                &self.queue,
+                &t.table_name,
+                None,
+                MergeState::InCopy,
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+            tracing::info!(
+                "{}: copying table {} from {}",
+                self.queue,
+                t.table_name,
+                crate::db::mask_connstr(&loc)
+            );
+            self.spawn_copy(&p, t, loc);
+            copying += 1;
+        }
+        // Foreign keys whose tables are both in sync again.
+        for fk in sql::valid_pending_fkeys(p.target, &self.queue)
+            .await
+            .map_err(|e| self.err(e))?
+        {
+            sql::restore_fkey(p.target, &fk.from_table, &fk.fkey_name)
+                .await
+                .map_err(|e| self.err(e))?;
+            tracing::info!(
+                "{}: restored foreign key {} on {}",
+                self.queue,
+                fk.fkey_name,
+                fk.from_table
+            );
+        }
+        Ok(Ready::Go)
+    }
+
+    fn failed_recently(&self, _table: &str) -> bool {
+        false
+    }
+
+    /// Where a table is copied from: its `copy_node`, the nearest node up
+    /// the cascade that has it in sync (`copy_node=?`), or the provider.
+    /// `None`: no node has it in sync yet.
+    async fn copy_source(&self, p: &Prepare<'_>, t: &TableInfo) -> Result<Option<String>, String> {
+        match t.table_attrs.copy_node() {
+            None => Ok(Some(p.provider_location.to_string())),
+            Some("?") => {
+                let mut loc = p.provider_location.to_string();
+                for _ in 0..64 {
+                    let c = crate::db::connect(&loc).await.map_err(|e| self.err(e))?;
+                    let theirs = sql::tables(&c, &self.queue)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                    if theirs.iter().any(|x| {
+                        x.table_name == t.table_name && x.local && x.merge_state == MergeState::Ok
+                    }) {
+                        return Ok(Some(loc));
+                    }
+                    let info = node::node_info(&c, &self.queue)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                    match info.and_then(|i| i.provider_location) {
+                        Some(up) if !up.is_empty() => loc = up,
+                        _ => return Ok(None),
+                    }
+                }
+                Ok(None)
+            }
+            Some(n) => {
+                let locs = node::locations(p.target, &self.queue)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                locs.into_iter()
+                    .find(|l| l.node_name == n)
+                    .map(|l| Some(l.node_location))
+                    .ok_or_else(|| {
+                        self.err(format!(
+                            "table {}: copy_node {n:?} is not a member of the cascade",
+                            t.table_name
+                        ))
+                    })
+            }
+        }
+    }
+
+    /// Where a copy that is catching up reads from: the node its copy
+    /// consumer was registered on.
+    async fn resume_source(
+        &self,
+        p: &Prepare<'_>,
+        t: &TableInfo,
+    ) -> Result<Option<String>, String> {
+        let cname = format!("{}.copy.{}", self.worker, t.table_name);
+        match node::consumer_state(p.target, &self.queue, &cname).await {
+            Ok(st) => Ok(Some(
+                st.provider_location
+                    .unwrap_or_else(|| p.provider_location.to_string()),
+            )),
+            Err(_) => Ok(Some(p.provider_location.to_string())),
+        }
+    }
+
+    async fn apply_impl(
+        &self,
+        tx: &Transaction<'_>,
+        source: &Client,
+        batch: &BatchInfo,
+        events: &[Event],
+    ) -> Result<(), String> {
+        let mut guard = self.replay.lock().await;
+        // A failed batch leaves no half state behind: start clean.
+        let mut replay = guard.take().unwrap_or_else(|| Replay::new(&self.queue));
+        let mut tables: HashMap<String, TableInfo> = sql::tables(tx, &self.queue)
+            .await
+            .map_err(|e| self.err(e))?
+            .into_iter()
+            .map(|t| (t.table_name.clone(), t))
+            .collect();
+        let mut filters: HashMap<String, Snapshot> = HashMap::new();
+        for t in tables.values() {
+            if let (true, MergeState::Ok, Some(s)) =
+                (t.local, t.merge_state, t.custom_snapshot.as_deref())
+            {
+                filters.insert(
+                    t.table_name.clone(),
+                    Snapshot::parse(s)
+                        .map_err(|e| self.err(format!("table {}: {e}", t.table_name)))?,
+                );
+            }
+        }
+        for ev in events {
+            let ty = ev.ev_type.as_deref().unwrap_or("");
+            let data = ev.ev_data.as_deref().unwrap_or("");
+            match ty {
+                "londiste.add-table" => {
+                    sql::global_add_table(tx, &self.queue, data)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                }
+                "londiste.remove-table" => {
+                    replay.flush(tx).await.map_err(|e| self.err(e))?;
+                    match sql::global_remove_table(tx, &self.queue, data).await {
+                        Ok(_) | Err(node::CascadeError::Refused { code: 400, .. }) => {}
+                        Err(e) => return Err(self.err(e)),
+                    }
+                    tables.remove(data);
+                }
+                "londiste.update-seq" => {
+                    let seq = ev.ev_extra1.as_deref().unwrap_or("");
+                    let v: i64 = data.parse().map_err(|_| {
+                        self.err(format!("event {}: bad sequence value {data:?}", ev.ev_id))
+                    })?;
+                    sql::global_update_seq(tx, &self.queue, seq, v)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                }
+                "londiste.remove-seq" => {
+                    match sql::global_remove_seq(tx, &self.queue, data).await {
+                        Ok(_) | Err(node::CascadeError::Refused { code: 400, .. }) => {}
+                        Err(e) => return Err(self.err(e)),
+                    }
+                }
+                "EXECUTE" => {
+                    replay.flush(tx).await.map_err(|e| self.err(e))?;
+                    let r = super::execute::replay_execute(tx, &self.queue, ev)
+                        .await
+                        .map_err(|e| self.err(format!("EXECUTE event {}: {e}", ev.ev_id)))?;
+                    tracing::info!("{}: {r:?}", self.queue);
+                    replay.invalidate();
+                }
+                _ if is_row_event(ty) => {
+                    let name = fq(ev.ev_extra1.as_deref().unwrap_or(""));
+                    let Some(t) = tables.get(&name) else {
+                        continue;
+                    };
+                    if !t.local || t.merge_state != MergeState::Ok {
+                        continue;
+                    }
+                    if filters.get(&name).is_some_and(|s| s.visible(ev.ev_txid)) {
+                        continue;
+                    }
+                    let Some(target) = target_for(t).map_err(|e| self.err(e))? else {
+                        continue;
+                    };
+                    replay
+                        .push(&target, batch.batch_id, ev)
+                        .map_err(|e| self.err(e))?;
+                }
+                other if other.starts_with("pgq.") => {}
+                other => {
+                    return Err(self.err(format!(
+                        "Unhandled event type in queue: {other} (event {})",
+                        ev.ev_id
+                    )))
+                }
+            }
+        }
+        replay.flush(tx).await.map_err(|e| self.err(e))?;
+        if !filters.is_empty() {
+            // Once the batch's end tick sees everything a copy saw, later
+            // batches hold nothing the copy had: drop the filter.
+            let tick = tick_snapshot(source, &self.queue, batch.cur_tick_id)
+                .await
+                .map_err(|e| self.err(e))?;
+            for (table, s) in &filters {
+                if tick.contains(s) {
+                    sql::set_table_state(tx, &self.queue, table, None, MergeState::Ok)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        *guard = Some(replay);
+        Ok(())
+    }
+}
+
+impl Applier for Londiste {
+    fn apply<'a>(
+        &'a self,
+        tx: &'a Transaction<'_>,
+        source: &'a Client,
+        batch: &'a BatchInfo,
+        events: &'a [Event],
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.apply_impl(tx, source, batch, events))
+    }
+
+    fn prepare<'a>(&'a self, step: Prepare<'a>) -> BoxFuture<'a, Result<Ready, String>> {
+        Box::pin(self.prepare_impl(step))
+    }
+
+    fn extra(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        Some(Arc::new(LondisteExtra {
+            copies: self.copies.clone(),
+        }))
+    }
+
+    fn root_loop<'a>(&'a self, target: &'a Client) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            sql::root_check_seqs(target, &self.queue)
+                .await
+                .map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+}
+
+/// Row events: logutriga `I:`/`U:`/`D:`, sqltriga `I`/`U`/`D`, truncate
+/// `R`, jsontriga `{…}`.
+fn is_row_event(ty: &str) -> bool {
+    matches!(ty, "I" | "U" | "D" | "R")
+        || ty.starts_with("I:")
+        || ty.starts_with("U:")
+        || ty.starts_with("D:")
+        || ty.starts_with('{')
+}
+
+/// `schema.table`, schema defaulting to public (as table_info stores it).
+fn fq(name: &str) -> String {
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("public.{name}")
+    }
+}
+
+/// Where a table's events go, by its handler; `None`: the handler keeps
+/// nothing (vtable, fake_local, qtable).
+fn target_for(t: &TableInfo) -> Result<Option<TableTarget>, String> {
+    let (name, args) = match t.table_attrs.handler() {
+        None => ("londiste", Vec::new()),
+        Some(h) => parse_handler(h)?,
+    };
+    let arg = |k: &str| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match name {
+        "londiste" => Ok(Some(TableTarget {
+            table: t.table_name.clone(),
+            dest: t.dest().to_string(),
+            ignore_truncate: matches!(arg("ignore_truncate"), Some("1" | "true")),
+        })),
+        "vtable" | "fake_local" | "qtable" => Ok(None),
+        other => Err(format!(
+            "table {}: handler {other:?} is not available in this skydeck; \
+             available: londiste, vtable, fake_local, qtable",
+            t.table_name
+        )),
+    }
+}
+
+/// A handler's arguments, `k=v` pairs in order.
+pub type HandlerArgs = Vec<(String, String)>;
+
+/// `NAME(k=v&k2=v2)` → name and arguments.
+pub fn parse_handler(h: &str) -> Result<(&str, HandlerArgs), String> {
+    let Some(open) = h.find('(') else {
+        return Ok((h.trim(), Vec::new()));
+    };
+    let name = h[..open].trim();
+    let inner = h[open + 1..]
+        .strip_suffix(')')
+        .ok_or_else(|| format!("handler {h:?}: missing ')'"))?;
+    let args = crate::pgq::event::url_decode_row(inner)
+        .map_err(|e| format!("handler {h:?}: {e}"))?
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    Ok((name, args))
+}
+
+/// A `txid_snapshot` (`xmin:xmax:xip,…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub xmin: i64,
+    pub xmax: i64,
+    pub xip: Vec<i64>,
+}
+
+impl Snapshot {
+    pub fn parse(s: &str) -> Result<Snapshot, String> {
+        let bad = || format!("bad txid snapshot {s:?}");
+        let mut it = s.splitn(3, ':');
+        let xmin = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        let xmax = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        let xip = match it.next() {
+            None | Some("") => Vec::new(),
+            Some(l) => l
+                .split(',')
+                .map(|v| v.parse().map_err(|_| bad()))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Snapshot { xmin, xmax, xip })
+    }
+
+    /// Whether the transaction `txid` had committed for this snapshot.
+    pub fn visible(&self, txid: i64) -> bool {
+        txid < self.xmin || (txid < self.xmax && !self.xip.contains(&txid))
+    }
+
+    /// Whether every transaction visible in `s` is visible here.
+    pub fn contains(&self, s: &Snapshot) -> bool {
+        if s.xmax > self.xmax {
+            return false;
+        }
+        // A transaction still running here must have been running (or not
+        // yet started) for `s` too.
+        self.xip
+            .iter()
+            .all(|x| *x >= s.xmax || (*x >= s.xmin && s.xip.contains(x)))
+    }
+}
+
+/// The snapshot of a tick on the source.
+async fn tick_snapshot(source: &Client, queue: &str, tick: i64) -> Result<Snapshot, String> {
+    let r = source
+        .query_one(
+            "select t.tick_snapshot::text from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue \
+              where q.queue_name = $1 and t.tick_id = $2",
+            &[&queue, &tick],
+        )
+        .await
+        .map_err(|e| format!("reading tick {tick} of {queue}: {}", describe(&e)))?;
+    Snapshot::parse(r.get(0))
+}
+
+/// One table's copy, then its catch-up until the worker takes over.
+struct CopyJob {
+    queue: String,
+    worker: String,
+    db: String,
+    table: String,
+    source_loc: String,
+    provider_node: String,
+    parts: usize,
+    min_part_bytes: u64,
+    progress: Arc<CopyProgress>,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+    copies: Arc<Mutex<HashMap<String, CopyState>>>,
+}
+
+impl CopyJob {
+    fn consumer(&self) -> String {
+        format!("{}.copy.{}", self.worker, self.table)
+    }
+
+    fn err(&self, what: impl std::fmt::Display) -> String {
+        format!("londiste {}: copy of {}: {what}", self.queue, self.table)
+    }
+
+    async fn state(&self, target: &Client) -> Result<Option<TableInfo>, String> {
+        Ok(sql::tables(target, &self.queue)
+            .await
+            .map_err(|e| self.err(e))?
+            .into_iter()
+            .find(|t| t.table_name == self.table && t.local))
+    }
+
+    /// Wake the main worker (it listens on the node's wake channel).
+    async fn wake_worker(&self, target: &Client) {
+        let _ = target
+            .execute("select pg_notify($1, $2)", &[&WAKE_CHANNEL, &self.worker])
+            .await;
+    }
+
+    async fn run(self) -> Result<(), String> {
+        let target = crate::db::connect(&self.db)
+            .await
+            .map_err(|e| self.err(e))?;
+        // Transactions go through a second connection (`target` is read
+        // between them).
+        let mut writer = crate::db::connect(&self.db)
+            .await
+            .map_err(|e| self.err(e))?;
+        let cname = self.consumer();
+        let cfg = ConsumerConfig {
+            idle_sleep: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let mut source = Consumer::connect(&self.source_loc, &self.queue, &cname, cfg)
+            .await
+            .map_err(|e| self.err(format!("source: {e}")))?;
+        let Some(t) = self.state(&target).await? else {
+            return Ok(());
+        };
+        if t.merge_state == MergeState::InCopy {
+            self.copy_data(&mut writer, &source, &t).await?;
+            self.wake_worker(&target).await;
+        }
+        // Catch up on the source until the worker takes over.
+        let mut completed = node::consumer_state(&target, &self.queue, &cname)
+            .await
+            .map_err(|e| self.err(e))?
+            .completed_tick
+            .ok_or_else(|| self.err("the copy consumer has no position; resync the table"))?;
+        loop {
+            if self.stop.is_cancelled() {
+                return Ok(());
+            }
+            let Some(t) = self.state(&target).await? else {
+                return self.cleanup(&target, &source).await;
+            };
+            let snapshot = match t.custom_snapshot.as_deref() {
+                Some(s) => Snapshot::parse(s).map_err(|e| self.err(e))?,
+                None => return Err(self.err("no copy snapshot stored; resync the table")),
+            };
+            match t.merge_state {
+                MergeState::CatchingUp => {
+                    match self
+                        .one_batch(&target, &mut writer, &source, &snapshot, completed, None)
+                        .await?
+                    {
+                        Some(c) => completed = c,
+                        None => {
+                            // Caught up only at a tick that saw everything
+                            // the copy saw: after it, no event can be one
+                            // the copy already holds, so the worker needs no
+                            // filter (and its events, perhaps from another
+                            // node with other txids, need none).
+                            let tick =
+                                tick_snapshot(source.client(), &self.queue, completed).await?;
+                            if tick.contains(&snapshot) {
+                                sql::set_table_state(
+                                    &target,
+                                    &self.queue,
+                                    &self.table,
+                                    t.custom_snapshot.as_deref(),
+                                    MergeState::WannaSync(completed),
+                                )
+                                .await
+                                .map_err(|e| self.err(e))?;
+                                self.wake_worker(&target).await;
+                            } else {
+                                let _ = source
+                                    .client()
+                                    .execute(
+                                        "select pgq.force_tick($1) where pgq_node.is_root_node($1)",
+                                        &[&self.queue],
+                                    )
+                                    .await;
+                                if !source
+                                    .wait_for_tick(&self.stop, Duration::from_millis(500))
+                                    .await
+                                {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                    }
+                }
+                MergeState::WannaSync(_) => {
+                    tokio::select! {
+                        _ = self.stop.cancelled() => return Ok(()),
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                MergeState::DoSync(at) => {
+                    if completed == at {
+                        let tx = writer
+                            .transaction()
+                            .await
+                            .map_err(|e| self.err(describe(&e)))?;
+                        sql::set_table_state(&tx, &self.queue, &self.table, None, MergeState::Ok)
+                            .await
+                            .map_err(|e| self.err(e))?;
+                        node::unregister_consumer(&tx, &self.queue, &cname)
+                            .await
+                            .map_err(|e| self.err(e))?;
+                        tx.commit().await.map_err(|e| self.err(describe(&e)))?;
+                        let _ = source.unregister().await;
+                        self.wake_worker(&target).await;
+                        tracing::info!("{}: table {} is in sync", self.queue, self.table);
+                        if let Some(c) = self
+                            .copies
+                            .lock()
+                            .expect("copies lock")
+                            .get_mut(&self.table)
+                        {
+                            c.error = None;
+                        }
+                        return Ok(());
+                    }
+                    if completed > at {
+                        return Err(self.err(format!(
+                            "the copy is at tick {completed}, past the hand-over tick {at}; resync the table"
+                        )));
+                    }
+                    if let Some(c) = self
+                        .one_batch(
+                            &target,
+                            &mut writer,
+                            &source,
+                            &snapshot,
+                            completed,
+                            Some(at),
+                        )
+                        .await?
+                    {
+                        completed = c;
+                    } else if !source
+                        .wait_for_tick(&self.stop, Duration::from_secs(1))
+                        .await
+                    {
+                        return Ok(());
+                    }
+                }
+                // Removed, resynced, or finished by another process.
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The table was removed while copying: forget the copy consumer.
+    async fn cleanup(&self, target: &Client, source: &Consumer) -> Result<(), String> {
+        let _ = node::unregister_consumer(target, &self.queue, &self.consumer()).await;
+        let _ = source.unregister().await;
+        Ok(())
+    }
+
+    /// Register on the source, copy the data, store the snapshot.
+    async fn copy_data(
+        &self,
+        writer: &mut Client,
+        source: &Consumer,
+        t: &TableInfo,
+    ) -> Result<(), String> {
+        // A fresh position: everything before it is in the copy.
+        let _ = source.unregister().await;
+        source.register().await.map_err(|e| self.err(e))?;
+        let start: i64 = source
+            .client()
+            .query_one(
+                "select last_tick from pgq.get_consumer_info($1, $2)",
+                &[&self.queue, &self.consumer()],
+            )
+            .await
+            .map_err(|e| self.err(describe(&e)))?
+            .get(0);
+        let spec = CopySpec {
+            source: self.source_loc.clone(),
+            target: self.db.clone(),
+            src_table: t.table_name.clone(),
+            dest_table: t.dest().to_string(),
+            skip_truncate: t.table_attrs.skip_truncate(),
+            condition: None,
+            parts: self.parts,
+            min_part_bytes: self.min_part_bytes,
+            ddl_owner: Some((self.queue.clone(), t.table_name.clone())),
+        };
+        let out = copy_table(&spec, &self.progress, &self.stop)
+            .await
+            .map_err(|e| self.err(e))?;
+        tracing::info!(
+            "{}: copied {} rows ({} bytes) of {} in {} with {} stream(s)",
+            self.queue,
+            out.rows,
+            out.bytes,
+            t.table_name,
+            crate::fmt::duration(out.elapsed),
+            out.parts
+        );
+        let tx = writer
+            .transaction()
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        // The node copied from, so a restarted catch-up reads there again.
+        let src_node = node::node_info(source.client(), &self.queue)
+            .await
+            .map_err(|e| self.err(e))?
+            .map(|i| i.node_name)
+            .unwrap_or_else(|| self.provider_node.clone());
+        node::register_consumer(&tx, &self.queue, &self.consumer(), &src_node, Some(start))
+            .await
+            .map_err(|e| self.err(e))?;
+        sql::set_table_state(
+            &tx,
+            &self.queue,
+            &t.table_name,
+            Some(&out.snapshot),
+            MergeState::CatchingUp,
+        )
+        .await
+        .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(describe(&e)))?;
+        // Speed the catch-up along where the source ticks for itself.
+        let _ = source
+            .client()
+            .execute(
+                "select pgq.force_tick($1) where pgq_node.is_root_node($1)",
+                &[&self.queue],
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Apply the source's next batch to this table (events after the copy's
+    /// snapshot only); the new position, or `None` when caught up.
+    async fn one_batch(
+        &self,
+        target: &Client,
+        writer: &mut Client,
+        source: &Consumer,
+        snapshot: &Snapshot,
+        completed: i64,
+        limit: Option<i64>,
+    ) -> Result<Option<i64>, String> {
+        let Some(b) = source.open_batch().await.map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        if let Some(at) = limit {
+            if b.cur_tick_id > at {
+                return Err(self.err(format!(
+                    "batch {}..{} runs past the hand-over tick {at}",
+                    b.prev_tick_id, b.cur_tick_id
+                )));
+            }
+        }
+        if b.cur_tick_id == completed {
+            // Applied before a crash; only the source did not hear of it.
+            source
+                .finish_batch(b.batch_id)
+                .await
+                .map_err(|e| self.err(e))?;
+            return Ok(Some(completed));
+        }
+        if b.prev_tick_id != completed {
+            return Err(self.err(format!(
+                "lost position: batch {}..{}, copy is at {completed}; resync the table",
+                b.prev_tick_id, b.cur_tick_id
+            )));
+        }
+        let events = source
+            .batch_events(source.client(), b.batch_id)
+            .await
+            .map_err(|e| self.err(e))?;
+        let info = self
+            .state(target)
+            .await?
+            .ok_or_else(|| self.err("table no longer local"))?;
+        let Some(tt) = target_for(&info)? else {
+            return Ok(Some(b.cur_tick_id));
+        };
+        let mut replay = Replay::new(&self.queue);
+        for ev in &events {
+            let ty = ev.ev_type.as_deref().unwrap_or("");
+            if !is_row_event(ty) || fq(ev.ev_extra1.as_deref().unwrap_or("")) != self.table {
+                continue;
+            }
+            if snapshot.visible(ev.ev_txid) {
+                continue;
+            }
+            replay.push(&tt, b.batch_id, ev).map_err(|e| self.err(e))?;
+        }
+        let tx = writer
+            .transaction()
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        tx.batch_execute("set local session_replication_role = replica")
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        replay.flush(&tx).await.map_err(|e| self.err(e))?;
+        node::set_consumer_completed(&tx, &self.queue, &self.consumer(), b.cur_tick_id)
+            .await
+            .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(describe(&e)))?;
+        source
+            .finish_batch(b.batch_id)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(Some(b.cur_tick_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots() {
+        let s = Snapshot::parse("10:20:12,15").unwrap();
+        assert!(s.visible(9) && s.visible(11) && !s.visible(12) && !s.visible(20));
+        assert!(Snapshot::parse("10:20:").unwrap().xip.is_empty());
+        assert!(Snapshot::parse("x:1:").is_err());
+        // Later snapshot that saw 12 commit but 15 still running.
+        let t = Snapshot::parse("15:25:15,21").unwrap();
+        assert!(t.contains(&s));
+        // 11 still running later but visible in s: impossible in practice,
+        // and not contained.
+        let u = Snapshot::parse("11:25:11").unwrap();
+        assert!(!u.contains(&s));
+        // Older snapshot does not contain a newer one.
+        assert!(!s.contains(&t));
+        assert!(s.contains(&s));
+    }
+
+    #[test]
+    fn handlers() {
+        assert_eq!(parse_handler("londiste").unwrap(), ("londiste", vec![]));
+        let (n, a) = parse_handler("londiste(ignore_truncate=1)").unwrap();
+        assert_eq!(
+            (n, a),
+            ("londiste", vec![("ignore_truncate".into(), "1".into())])
+        );
+        assert!(parse_handler("bulk(method=1").is_err());
+    }
+}
