@@ -18,8 +18,8 @@ use crate::event::Event;
 use crate::fmt::{dur, one_line, period, quote_name};
 use crate::keys::{self, Binding, Intent};
 use crate::model::{
-    Action, ActionResult, ActionUpdate, NodeType, Snapshot, TakeoverKind, TakeoverPlan, TickerMode,
-    WorkerState,
+    Action, ActionResult, ActionUpdate, LondisteView, NodeType, Snapshot, TakeoverKind,
+    TakeoverPlan, TickerMode, WorkerState,
 };
 use crate::render;
 use crate::takeover::{Picker, Stage, Takeover};
@@ -28,6 +28,7 @@ use crate::views::logs::LogsState;
 use crate::views::nodes::NodesState;
 use crate::views::overview::OverviewState;
 use crate::views::queues::{Pane, QueuesState};
+use crate::views::tables::{self as tables_view, AddPicker, PickerKey, TablesState};
 use crate::views::workers::WorkersState;
 use crate::views::ViewId;
 
@@ -121,6 +122,40 @@ pub struct Confirm {
 pub enum InputKind {
     Command,
     Filter,
+    /// A value an action needs (a handler, a file path): see
+    /// [`InputLine::prompt`].
+    Prompt,
+}
+
+/// What a prompt's value is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptFor {
+    /// The new handler of `table` (empty: none); `current` is the one it
+    /// has.
+    Handler {
+        worker: String,
+        table: String,
+        current: Option<String>,
+    },
+    /// The path of a SQL file to execute through `worker`'s node.
+    ExecuteSql { worker: String },
+}
+
+/// A one-line question on the input row: `label` then the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub label: String,
+    pub what: PromptFor,
+}
+
+/// A popup with an answer to read (a compare's result): enter or esc
+/// closes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub ok: bool,
+    pub scroll: u16,
 }
 
 /// The completion menu over the command line.
@@ -142,6 +177,8 @@ pub struct InputLine {
     pub menu: Option<Menu>,
     /// The filter before editing began (esc puts it back).
     pub previous: String,
+    /// For [`InputKind::Prompt`]: the question.
+    pub prompt: Option<Prompt>,
     history_pos: Option<usize>,
 }
 
@@ -153,7 +190,18 @@ impl InputLine {
             input: Input::new(value.to_string()).with_cursor(chars),
             menu: None,
             previous: String::new(),
+            prompt: None,
             history_pos: None,
+        }
+    }
+
+    /// What is drawn before the value: `:`, `/` or the prompt's label.
+    pub fn prefix(&self) -> String {
+        match (&self.kind, &self.prompt) {
+            (InputKind::Command, _) => ":".into(),
+            (InputKind::Filter, _) => "/".into(),
+            (InputKind::Prompt, Some(p)) => format!("{}: ", p.label),
+            (InputKind::Prompt, None) => "> ".into(),
         }
     }
 
@@ -202,6 +250,7 @@ pub struct App {
     pub(crate) workers: WorkersState,
     pub(crate) logs: LogsState,
     pub(crate) nodes: NodesState,
+    pub(crate) tables: TablesState,
     pub(crate) input: Option<InputLine>,
     /// Scroll position of the help popup, when open.
     pub(crate) help: Option<u16>,
@@ -210,6 +259,10 @@ pub struct App {
     pub(crate) takeover: Option<Takeover>,
     /// Choosing the node that takes over.
     pub(crate) picker: Option<Picker>,
+    /// Choosing the tables to add (Tables view).
+    pub(crate) add_picker: Option<AddPicker>,
+    /// An answer to read (a compare's result).
+    pub(crate) report: Option<Report>,
     pub(crate) toast: Option<Toast>,
     /// Actions sent, waiting for their result.
     pub(crate) pending: Vec<Action>,
@@ -237,11 +290,14 @@ impl App {
             workers: WorkersState::default(),
             logs: LogsState::default(),
             nodes: NodesState::default(),
+            tables: TablesState::default(),
             input: None,
             help: None,
             confirm: None,
             takeover: None,
             picker: None,
+            add_picker: None,
+            report: None,
             toast: None,
             pending: Vec::new(),
             outbox: Vec::new(),
@@ -266,6 +322,16 @@ impl App {
 
     pub fn set_view(&mut self, view: ViewId) {
         self.go(view);
+    }
+
+    /// Shows the Tables view with the cursor on `table` of `node` (a node
+    /// or worker name; the node's header when `table` is `None`), clearing
+    /// the filter or unfolding the node if needed. False when there is no
+    /// such row.
+    pub fn select_table(&mut self, node: &str, table: Option<&str>) -> bool {
+        self.go(ViewId::Tables);
+        let snap = Arc::clone(&self.snapshot);
+        self.tables.select(&snap, node, table)
     }
 
     pub fn read_only(&self) -> bool {
@@ -318,6 +384,20 @@ impl App {
 
     pub fn nodes(&self) -> &NodesState {
         &self.nodes
+    }
+
+    pub fn tables(&self) -> &TablesState {
+        &self.tables
+    }
+
+    /// The add-table picker, when open.
+    pub fn add_picker(&self) -> Option<&AddPicker> {
+        self.add_picker.as_ref()
+    }
+
+    /// The answer popup (a compare's result), when open.
+    pub fn report(&self) -> Option<&Report> {
+        self.report.as_ref()
     }
 
     /// The switchover or failover under way, shown or hidden.
@@ -383,6 +463,11 @@ impl App {
                     }
                     return false;
                 }
+                if let Some(p) = self.add_picker.as_mut() {
+                    p.filter.extend(text.chars().filter(|c| !c.is_control()));
+                    p.cursor = 0;
+                    return true;
+                }
                 if let Some(line) = &mut self.input {
                     for c in text.chars().filter(|c| !c.is_control()) {
                         line.input.handle(tui_input::InputRequest::InsertChar(c));
@@ -436,6 +521,7 @@ impl App {
         self.workers.rebuild(s);
         self.logs.rebuild(s);
         self.nodes.rebuild(s);
+        self.tables.rebuild(s);
     }
 
     pub fn on_result(&mut self, r: ActionResult) {
@@ -458,8 +544,27 @@ impl App {
                 return;
             }
         }
+        let mut msg = one_line(&r.message);
+        if let Action::CompareTables { worker, .. } = &r.action {
+            // The answer goes in a popup; the status line only says so.
+            msg.clear();
+            let lines: Vec<String> = r.message.lines().map(str::to_string).collect();
+            self.report = Some(Report {
+                title: format!(
+                    "Compare on {}: {}",
+                    quote_name(worker),
+                    if r.ok { "done" } else { "failed" }
+                ),
+                lines: if lines.is_empty() {
+                    vec!["(no output)".into()]
+                } else {
+                    lines
+                },
+                ok: r.ok,
+                scroll: 0,
+            });
+        }
         let what = describe(&r.action);
-        let msg = one_line(&r.message);
         let text = if msg.is_empty() {
             what
         } else {
@@ -536,6 +641,7 @@ impl App {
             ViewId::Nodes => self
                 .nodes
                 .bindings(s, self.takeover.as_ref().is_some_and(|t| t.hidden)),
+            ViewId::Tables => self.tables.bindings(s),
         }
     }
 
@@ -545,6 +651,16 @@ impl App {
         let own_back = own.iter().any(|x| x.intent == Intent::Back);
         let mut b = Vec::new();
         keys::global(&mut b, !own_back && self.can_go_back());
+        if self.view == ViewId::Tables {
+            // `r` resyncs a table here (on any row, so that it never
+            // refreshes by surprise); ctrl-r still refreshes.
+            for g in &mut b {
+                if g.intent == Intent::Refresh {
+                    g.keys = key_set![keys::Key::ctrl('r')];
+                    g.label = "ctrl-r";
+                }
+            }
+        }
         b
     }
 
@@ -559,6 +675,10 @@ impl App {
             self.picker_key(key);
         } else if self.confirm.is_some() {
             self.confirm_key(key);
+        } else if self.add_picker.is_some() {
+            self.add_picker_key(key);
+        } else if self.report.is_some() {
+            self.report_key(key);
         } else if self.help.is_some() {
             self.help_key(key);
         } else if self.input.is_some() {
@@ -750,6 +870,40 @@ impl App {
         self.send(vec![a]);
     }
 
+    fn add_picker_key(&mut self, key: KeyEvent) {
+        let Some(p) = self.add_picker.as_mut() else {
+            return;
+        };
+        match p.key(&key) {
+            PickerKey::Stay => {}
+            PickerKey::Cancel => {
+                self.add_picker = None;
+                self.say(ToastKind::Info, "cancelled — nothing was sent");
+            }
+            PickerKey::Add(tables) => {
+                let worker = p.worker.clone();
+                self.add_picker = None;
+                self.request(vec![Action::AddTables { worker, tables }]);
+            }
+        }
+    }
+
+    fn report_key(&mut self, key: KeyEvent) {
+        let Some(r) = self.report.as_mut() else {
+            return;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.report = None,
+            KeyCode::Char('c') if ctrl => self.report = None,
+            KeyCode::Down | KeyCode::Char('j') => r.scroll = r.scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => r.scroll = r.scroll.saturating_sub(1),
+            KeyCode::PageDown => r.scroll = r.scroll.saturating_add(10),
+            KeyCode::PageUp => r.scroll = r.scroll.saturating_sub(10),
+            _ => {}
+        }
+    }
+
     fn help_key(&mut self, key: KeyEvent) {
         let scroll = self.help.unwrap_or(0);
         self.help = match key.code {
@@ -773,6 +927,8 @@ impl App {
         let kind = line.kind;
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            KeyCode::Esc if kind == InputKind::Prompt => self.cancel_prompt(),
+            KeyCode::Char('c') if ctrl && kind == InputKind::Prompt => self.cancel_prompt(),
             KeyCode::Esc => self.close_input(false),
             KeyCode::Char('c') if ctrl => self.close_input(false),
             KeyCode::Enter => match kind {
@@ -781,12 +937,17 @@ impl App {
                     self.execute(&text);
                 }
                 InputKind::Filter => self.close_input(true),
+                InputKind::Prompt => self.submit_prompt(),
             },
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down
+                if kind == InputKind::Prompt => {}
             KeyCode::Tab if kind == InputKind::Command => self.tab(false),
             KeyCode::BackTab if kind == InputKind::Command => self.tab(true),
             KeyCode::Up if kind == InputKind::Command => self.recall(true),
             KeyCode::Down if kind == InputKind::Command => self.recall(false),
-            KeyCode::Backspace if line.value().is_empty() => self.close_input(false),
+            KeyCode::Backspace if line.value().is_empty() && kind != InputKind::Prompt => {
+                self.close_input(false)
+            }
             _ => {
                 line.input.handle_event(&crossterm::event::Event::Key(key));
                 line.menu = None;
@@ -815,6 +976,84 @@ impl App {
 
     pub(crate) fn open_command(&mut self, text: &str, cursor_byte: usize) {
         self.input = Some(InputLine::new(InputKind::Command, text, cursor_byte));
+    }
+
+    /// Asks for a value on the input row, `value` prefilled.
+    fn open_prompt(&mut self, label: String, what: PromptFor, value: &str) {
+        let mut line = InputLine::new(InputKind::Prompt, value, value.len());
+        line.prompt = Some(Prompt { label, what });
+        self.input = Some(line);
+    }
+
+    fn cancel_prompt(&mut self) {
+        self.input = None;
+        self.say(ToastKind::Info, "cancelled — nothing was sent");
+    }
+
+    /// Enter on a prompt: the action it was for goes to the gate.
+    fn submit_prompt(&mut self) {
+        let Some(line) = self.input.as_ref() else {
+            return;
+        };
+        let Some(prompt) = line.prompt.clone() else {
+            self.input = None;
+            return;
+        };
+        let value = line.value().trim().to_string();
+        match prompt.what {
+            PromptFor::Handler {
+                worker,
+                table,
+                current,
+            } => {
+                let handler = (!value.is_empty()).then_some(value);
+                self.input = None;
+                if handler == current {
+                    self.say(
+                        ToastKind::Info,
+                        format!(
+                            "the handler of {} is already {} — nothing was sent",
+                            quote_name(&table),
+                            handler.as_deref().map_or("none".into(), quote_name)
+                        ),
+                    );
+                    return;
+                }
+                self.request(vec![Action::ChangeHandler {
+                    worker,
+                    table,
+                    handler,
+                }]);
+            }
+            PromptFor::ExecuteSql { worker } => {
+                if value.is_empty() {
+                    self.say(
+                        ToastKind::Error,
+                        "type the path of a SQL file (esc cancels)",
+                    );
+                    return;
+                }
+                self.input = None;
+                self.toast = None;
+                self.request(vec![Action::ExecuteSql {
+                    worker,
+                    path: value,
+                }]);
+            }
+        }
+    }
+
+    /// A state-changing key that asks for more first (a picker, a
+    /// prompt): refused at once in read-only mode.
+    fn refuse_read_only(&mut self, what: &str) -> bool {
+        if !self.read_only() {
+            return false;
+        }
+        self.say(
+            ToastKind::Error,
+            format!("read-only console: refused to {what} — nothing was sent"),
+        );
+        true
     }
 
     fn open_filter(&mut self) {
@@ -913,6 +1152,9 @@ impl App {
         }
         if let Some(c) = self.nodes.cascade(&self.snapshot) {
             ctx = ctx.with_cascade(&c.queue);
+        }
+        if let Some(l) = self.tables.node(&self.snapshot) {
+            ctx = ctx.with_londiste(&l.node);
         }
         ctx
     }
@@ -1024,6 +1266,19 @@ impl App {
                     self.say(ToastKind::Error, format!("no worker {}", quote_name(&w)));
                 }
             }
+            Target::Table { node, table } => {
+                if !self.select_table(&node, table.as_deref()) {
+                    self.say(
+                        ToastKind::Error,
+                        match table {
+                            Some(t) => {
+                                format!("no table {} on {}", quote_name(&t), quote_name(&node))
+                            }
+                            None => format!("no Londiste node {}", quote_name(&node)),
+                        },
+                    );
+                }
+            }
             Target::Node { queue, node } => {
                 self.go(ViewId::Nodes);
                 let snap = Arc::clone(&self.snapshot);
@@ -1059,6 +1314,7 @@ impl App {
             ViewId::Workers => &self.workers.filter,
             ViewId::Logs => &self.logs.filter,
             ViewId::Nodes => &self.nodes.filter,
+            ViewId::Tables => &self.tables.filter,
         }
     }
 
@@ -1086,6 +1342,10 @@ impl App {
                 self.nodes.filter = text;
                 self.nodes.rebuild(s);
             }
+            ViewId::Tables => {
+                self.tables.filter = text;
+                self.tables.rebuild(s);
+            }
         }
     }
 
@@ -1110,6 +1370,7 @@ impl App {
                     ViewId::Workers => self.workers.navigate(&snap, intent, body),
                     ViewId::Logs => self.logs.navigate(intent, body),
                     ViewId::Nodes => self.nodes.navigate(&snap, intent, body),
+                    ViewId::Tables => self.tables.navigate(&snap, intent, body),
                 };
             }
             Intent::Open => match self.view {
@@ -1124,6 +1385,7 @@ impl App {
                     }
                 }
                 ViewId::Nodes => self.nodes.toggle_fold(&snap),
+                ViewId::Tables => self.tables.toggle_fold(&snap),
                 ViewId::Workers | ViewId::Logs => {}
             },
             Intent::Back => self.go_back(),
@@ -1279,7 +1541,100 @@ impl App {
                     t.hidden = false;
                 }
             }
+            Intent::AddTables => self.add_tables(&snap),
+            Intent::RemoveTable => {
+                if let Some((l, t)) = self.tables.table(&snap) {
+                    self.request(vec![Action::RemoveTable {
+                        worker: l.worker.clone(),
+                        table: t.name.clone(),
+                    }]);
+                }
+            }
+            Intent::ResyncTable => {
+                if let Some((l, t)) = self.tables.table(&snap) {
+                    self.request(vec![Action::ResyncTable {
+                        worker: l.worker.clone(),
+                        table: t.name.clone(),
+                    }]);
+                }
+            }
+            Intent::ChangeHandler => {
+                if let Some((l, t)) = self.tables.table(&snap) {
+                    let what = format!("change the handler of {}", quote_name(&t.name));
+                    if self.refuse_read_only(&what) {
+                        return;
+                    }
+                    let label = format!("handler for {} on {} (empty: none)", t.name, l.node);
+                    let current = t.handler.clone();
+                    self.open_prompt(
+                        label,
+                        PromptFor::Handler {
+                            worker: l.worker.clone(),
+                            table: t.name.clone(),
+                            current: current.clone(),
+                        },
+                        current.as_deref().unwrap_or(""),
+                    );
+                }
+            }
+            Intent::ExecuteSql => {
+                if let Some(l) = self.tables.node(&snap) {
+                    // EXECUTE runs on the root: address it when the deck has it.
+                    let target = if l.node_type == Some(NodeType::Root) {
+                        l
+                    } else {
+                        tables_view::root_of(&snap, &l.queue).unwrap_or(l)
+                    };
+                    let what = format!("execute a SQL file on {}", quote_name(&target.node));
+                    if self.refuse_read_only(&what) {
+                        return;
+                    }
+                    let label = format!("SQL file to execute on {} ({})", target.node, l.queue);
+                    self.open_prompt(
+                        label,
+                        PromptFor::ExecuteSql {
+                            worker: target.worker.clone(),
+                        },
+                        "",
+                    );
+                }
+            }
+            Intent::CompareTables => {
+                if let Some((l, t)) = self.tables.table(&snap) {
+                    self.request(vec![Action::CompareTables {
+                        worker: l.worker.clone(),
+                        tables: vec![t.name.clone()],
+                    }]);
+                } else if let Some(l) = self.tables.node(&snap) {
+                    self.request(vec![Action::CompareTables {
+                        worker: l.worker.clone(),
+                        tables: Vec::new(),
+                    }]);
+                }
+            }
         }
+    }
+
+    /// `a` in the Tables view: the picker of the node's missing tables.
+    fn add_tables(&mut self, snap: &Snapshot) {
+        let Some(l) = self.tables.node(snap) else {
+            return;
+        };
+        if self.refuse_read_only(&format!("add tables to {}", quote_name(&l.node))) {
+            return;
+        }
+        if l.missing.is_empty() {
+            self.say(
+                ToastKind::Info,
+                format!(
+                    "nothing to add: every table of {} is already on {}",
+                    quote_name(&l.queue),
+                    quote_name(&l.node)
+                ),
+            );
+            return;
+        }
+        self.add_picker = Some(AddPicker::new(l));
     }
 
     /// `s` / `F` in the Nodes view: the selected branch takes over, or a
@@ -1661,6 +2016,77 @@ impl App {
                     }
                     notes.push("its queue and positions on that node are dropped".into());
                 }
+                Action::AddTables { worker, tables } => {
+                    if let Some(l) = londiste_node(snap, worker) {
+                        notes.push(if l.node_type == Some(NodeType::Root) {
+                            format!(
+                                "triggers are created on {}: from now on their changes go into {}",
+                                if tables.len() == 1 { "it" } else { "them" },
+                                quote_name(&l.queue)
+                            )
+                        } else {
+                            format!(
+                                "{} emptied and copied from the provider, then replayed (a few copies at a time)",
+                                if tables.len() == 1 { "it is" } else { "each is" }
+                            )
+                        });
+                    }
+                }
+                Action::RemoveTable { worker, table } => {
+                    if let Some(l) = londiste_node(snap, worker) {
+                        if l.node_type == Some(NodeType::Root) {
+                            notes.push(format!(
+                                "{} is the root: every node of {} stops replicating it",
+                                quote_name(&l.node),
+                                quote_name(&l.queue)
+                            ));
+                        } else {
+                            notes.push(
+                                "its triggers and replication state go; its rows stay".into(),
+                            );
+                        }
+                        if table_of(l, table).is_some_and(|t| t.merge_state().is_copying()) {
+                            notes.push("its copy under way is abandoned".into());
+                        }
+                    }
+                }
+                Action::ResyncTable { worker, table } => {
+                    if let Some(l) = londiste_node(snap, worker) {
+                        if l.node_type == Some(NodeType::Root) {
+                            notes.push(format!(
+                                "{} is the root: there is no provider to copy from — the engine refuses",
+                                quote_name(&l.node)
+                            ));
+                        } else {
+                            notes.push("it is emptied and copied again from the provider; it is not replayed until the copy has caught up".into());
+                        }
+                        if let Some(t) = table_of(l, table) {
+                            if t.merge_state().is_copying() {
+                                notes.push("a copy is under way: it starts over".into());
+                            }
+                        }
+                    }
+                }
+                Action::ChangeHandler { worker, table, .. } => {
+                    if let Some(t) = londiste_node(snap, worker).and_then(|l| table_of(l, table)) {
+                        notes.push(format!(
+                            "now: {}",
+                            t.handler.as_deref().unwrap_or("no handler (plain replay)")
+                        ));
+                    }
+                    notes.push("its trigger is created again for the new handler".into());
+                }
+                Action::ExecuteSql { worker, .. } => {
+                    notes.push("one transaction on the root, then on every node as it replays the queue; a file of the same name applied before is skipped".into());
+                    if let Some(l) = londiste_node(snap, worker) {
+                        if l.node_type != Some(NodeType::Root) {
+                            notes.push(format!(
+                                "{} is not the root: execute runs on the root only — the engine refuses it here",
+                                quote_name(&l.node)
+                            ));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -1680,7 +2106,7 @@ impl App {
             if let Action::SetRefresh(d) = a {
                 self.refresh = d;
             }
-            if a.changes_state() {
+            if a.awaits_result() {
                 self.pending.push(a.clone());
                 changed = true;
             }
@@ -1693,6 +2119,15 @@ impl App {
             }
         }
     }
+}
+
+/// The Londiste node whose worker is `worker`.
+fn londiste_node<'s>(snap: &'s Snapshot, worker: &str) -> Option<&'s LondisteView> {
+    snap.londiste.iter().find(|l| l.worker == worker)
+}
+
+fn table_of<'l>(l: &'l LondisteView, table: &str) -> Option<&'l crate::model::TableView> {
+    l.tables.iter().find(|t| t.name == table)
 }
 
 /// Names joined by commas into lines of at most `width`.

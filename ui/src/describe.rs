@@ -140,7 +140,62 @@ pub fn describe(action: &Action) -> String {
             format!("tag node {} alive on {}", q(node), q(queue))
         }
         Action::DropNode { queue, node } => format!("drop node {} from {}", q(node), q(queue)),
+        Action::AddTables { worker, tables } => match tables.as_slice() {
+            [one] => format!("add table {} on {}", q(one), q(worker)),
+            many => format!(
+                "add {} tables on {}: {}",
+                many.len(),
+                q(worker),
+                names(many)
+            ),
+        },
+        Action::RemoveTable { worker, table } => {
+            format!("remove table {} on {}", q(table), q(worker))
+        }
+        Action::ResyncTable { worker, table } => {
+            format!("resync table {} on {} (copy it again)", q(table), q(worker))
+        }
+        Action::ChangeHandler {
+            worker,
+            table,
+            handler,
+        } => match handler {
+            Some(h) => format!(
+                "set the handler of {} on {} to {}",
+                q(table),
+                q(worker),
+                q(h)
+            ),
+            None => format!("remove the handler of {} on {}", q(table), q(worker)),
+        },
+        Action::ExecuteSql { worker, path } => {
+            format!("execute SQL file {} on {}", q(path), q(worker))
+        }
+        Action::CompareTables { worker, tables } => match tables.as_slice() {
+            [] => format!("compare every table on {} with its provider", q(worker)),
+            [one] => format!(
+                "compare table {} on {} with its provider",
+                q(one),
+                q(worker)
+            ),
+            many => format!(
+                "compare {} tables on {} with its provider: {}",
+                many.len(),
+                q(worker),
+                names(many)
+            ),
+        },
     }
+}
+
+/// Names joined by commas, at most eight, then `… and N more`.
+fn names(list: &[String]) -> String {
+    const MAX: usize = 8;
+    let mut s: Vec<String> = list.iter().take(MAX).map(|n| q(n)).collect();
+    if list.len() > MAX {
+        s.push(format!("… and {} more", list.len() - MAX));
+    }
+    s.join(", ")
 }
 
 /// The title of a confirmation for these actions: `Drop queue?`,
@@ -177,6 +232,15 @@ pub fn confirm_title(actions: &[Action]) -> String {
         Action::TagDead { .. } => ("Tag", "node dead", "nodes dead"),
         Action::TagAlive { .. } => ("Tag", "node alive", "nodes alive"),
         Action::DropNode { .. } => ("Drop", "node", "nodes"),
+        Action::AddTables { tables, .. } if actions.len() == 1 && tables.len() > 1 => {
+            return format!("Add {} tables?", tables.len());
+        }
+        Action::AddTables { .. } => ("Add", "table", "tables"),
+        Action::RemoveTable { .. } => ("Remove", "table", "tables"),
+        Action::ResyncTable { .. } => ("Resync", "table", "tables"),
+        Action::ChangeHandler { .. } => ("Change", "handler", "handlers"),
+        Action::ExecuteSql { .. } => ("Execute", "SQL file", "SQL files"),
+        Action::CompareTables { .. } => ("Compare", "tables", "tables"),
     };
     if !same {
         return format!("Run {} actions?", actions.len());
@@ -217,5 +281,45 @@ mod tests {
             value: "3 s".into(),
         };
         assert_eq!(describe(&s), "set ticker_max_lag = '3 s' on queue q in d");
+    }
+
+    #[test]
+    fn table_actions() {
+        let w = || "stats_branch_worker".to_string();
+        let add = Action::AddTables {
+            worker: w(),
+            tables: vec!["public.a".into(), "public.b".into()],
+        };
+        assert_eq!(
+            describe(&add),
+            "add 2 tables on stats_branch_worker: public.a, public.b"
+        );
+        assert_eq!(confirm_title(&[add]), "Add 2 tables?");
+        let h = Action::ChangeHandler {
+            worker: w(),
+            table: "public.a".into(),
+            handler: Some("bulk(method=1)".into()),
+        };
+        assert_eq!(
+            describe(&h),
+            "set the handler of public.a on stats_branch_worker to \"bulk(method=1)\""
+        );
+        assert_eq!(confirm_title(&[h]), "Change handler?");
+        let x = Action::ExecuteSql {
+            worker: w(),
+            path: "sql/add column.sql".into(),
+        };
+        assert_eq!(
+            describe(&x),
+            "execute SQL file \"sql/add column.sql\" on stats_branch_worker"
+        );
+        let c = Action::CompareTables {
+            worker: w(),
+            tables: vec![],
+        };
+        assert_eq!(
+            describe(&c),
+            "compare every table on stats_branch_worker with its provider"
+        );
     }
 }

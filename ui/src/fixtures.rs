@@ -2,8 +2,9 @@
 //! deck with a database down, queues with lag and a blocked rotation,
 //! consumers, workers in every state (Backoff and Failed with errors),
 //! cascades (root, branches, leaves, a merge leaf; a dead node, a paused
-//! worker, an erroring node, an unreachable node), alerts and a log tail.
-//! Everything is deterministic.
+//! worker, an erroring node, an unreachable node), Londiste nodes with
+//! tables in every merge state (two copies under way) and sequences,
+//! alerts and a log tail. Everything is deterministic.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -573,7 +574,193 @@ pub fn deck() -> Snapshot {
         alerts,
         logs: logs(40),
         cascades: vec![replika(), part1()],
+        londiste: londiste(),
     }
+}
+
+fn table(name: &str, state: &str) -> TableView {
+    TableView {
+        name: name.into(),
+        state: state.into(),
+        ..TableView::default()
+    }
+}
+
+fn seq(name: &str, local: bool, last_value: Option<i64>) -> SeqView {
+    SeqView {
+        name: name.into(),
+        local,
+        last_value,
+    }
+}
+
+/// The tables of `replika`, in `table_info.nr` order.
+const REPLIKA_TABLES: &[&str] = &[
+    "public.orders",
+    "public.order_items",
+    "public.events_2025",
+    "public.customers",
+    "public.invoices",
+    "public.products",
+    "public.audit_log",
+    "public.refunds",
+    "public.coupons",
+    "public.order_history",
+];
+
+/// Two Londiste nodes of `replika`: the root `shop_root` (every table
+/// `ok`, a dispatch handler, two tables in the database not yet added)
+/// and the branch `stats_branch` with a table in every merge state — two
+/// copies under way (one with its row estimate, one building indexes), one
+/// catching up, one at wanna-sync, one at do-sync, one waiting for its
+/// copy and one whose copy failed — a handler, a renamed destination,
+/// sequences local and not, and four tables it could add.
+pub fn londiste() -> Vec<LondisteView> {
+    let root_tables: Vec<TableView> = REPLIKA_TABLES
+        .iter()
+        .map(|n| {
+            let mut t = table(n, "ok");
+            if *n == "public.events_2025" {
+                t.handler = Some("dispatch(period=month)".into());
+            }
+            t
+        })
+        .collect();
+    let root = LondisteView {
+        queue: "replika".into(),
+        node: "shop_root".into(),
+        worker: "shop_root_worker".into(),
+        database: SHOP.into(),
+        node_type: Some(NodeType::Root),
+        lag: Some(ms(900)),
+        tables: root_tables,
+        seqs: vec![
+            seq("public.orders_id_seq", true, Some(150_034)),
+            seq("public.customers_id_seq", true, Some(78_213)),
+            seq("public.audit_log_id_seq", true, Some(1_230_000)),
+        ],
+        missing: vec!["public.sessions".into(), "public.tmp_import".into()],
+        error: None,
+    };
+
+    let order_items = TableView {
+        copy: Some(CopyView {
+            phase: "data".into(),
+            rows: 1_204_332,
+            bytes: 812 * 1024 * 1024,
+            est_rows: Some(3_100_000),
+            rows_per_sec: 48_210.0,
+            eta: Some(s(39)),
+            parts: 4,
+        }),
+        ..table("public.order_items", "in-copy")
+    };
+    let events = TableView {
+        handler: Some("dispatch(period=month)".into()),
+        copy: Some(CopyView {
+            phase: "indexes".into(),
+            rows: 52_004_113,
+            bytes: 9_771_050_000,
+            est_rows: Some(51_800_000),
+            rows_per_sec: 0.0,
+            eta: None,
+            parts: 1,
+        }),
+        ..table("public.events_2025", "in-copy")
+    };
+    let refunds = TableView {
+        last_error: Some(
+            "copy failed: ERROR: relation \"public.refunds\" does not exist (SQLSTATE 42P01)\nHINT: create it on stats@db2:5432, or add the table with --create\nCONTEXT: COPY public.refunds from shop_root"
+                .into(),
+        ),
+        ..table("public.refunds", "missing")
+    };
+    let coupons = TableView {
+        handler: Some("bulk(method=1)".into()),
+        ..table("public.coupons", "ok")
+    };
+    let history = TableView {
+        dest: Some("history.order_history".into()),
+        ..table("public.order_history", "ok")
+    };
+    let branch = LondisteView {
+        queue: "replika".into(),
+        node: "stats_branch".into(),
+        worker: "stats_branch_worker".into(),
+        database: STATS.into(),
+        node_type: Some(NodeType::Branch),
+        lag: Some(ms(1_600)),
+        tables: vec![
+            table("public.orders", "ok"),
+            order_items,
+            events,
+            table("public.customers", "catching-up"),
+            table("public.invoices", "wanna-sync:20514"),
+            table("public.products", "do-sync:20513"),
+            table("public.audit_log", "missing"),
+            refunds,
+            coupons,
+            history,
+        ],
+        seqs: vec![
+            seq("public.orders_id_seq", true, Some(150_034)),
+            seq("public.customers_id_seq", true, Some(78_213)),
+            seq("public.audit_log_id_seq", false, Some(1_230_000)),
+        ],
+        missing: vec![
+            "public.gift_cards".into(),
+            "public.newsletter".into(),
+            "public.reviews".into(),
+            "public.wishlists".into(),
+        ],
+        error: None,
+    };
+    // The engine lists them in any order: the view puts the root first.
+    vec![branch, root]
+}
+
+/// `nodes` Londiste nodes of `tables` tables each, every seventh copying
+/// and every thirteenth with an error; for benchmarks and scrolling.
+pub fn many_tables(nodes: usize, tables: usize) -> Vec<LondisteView> {
+    (0..nodes)
+        .map(|i| LondisteView {
+            queue: format!("q{:02}", i / 4),
+            node: format!("node_{i:03}"),
+            worker: format!("node_{i:03}_worker"),
+            database: format!("db{i:03}@db{}:5432", i % 16),
+            node_type: Some(if i % 4 == 0 {
+                NodeType::Root
+            } else {
+                NodeType::Leaf
+            }),
+            lag: Some(ms(200 + (i as u64 * 331) % 20_000)),
+            tables: (0..tables)
+                .map(|k| {
+                    let seq = i * tables + k;
+                    let mut t = table(&format!("s{:02}.t{k:05}", k % 20), "ok");
+                    if seq % 7 == 3 {
+                        t.state = "in-copy".into();
+                        t.copy = Some(CopyView {
+                            phase: "data".into(),
+                            rows: (seq as u64 * 997) % 1_000_000,
+                            bytes: (seq as u64 * 997) % 1_000_000 * 120,
+                            est_rows: Some(1_000_000),
+                            rows_per_sec: 10_000.0,
+                            eta: Some(s(60)),
+                            parts: 1,
+                        });
+                    }
+                    if seq % 13 == 5 {
+                        t.last_error = Some(format!("ERROR: relation \"t{k}\" is locked"));
+                    }
+                    t
+                })
+                .collect(),
+            seqs: vec![seq("public.id_seq", true, Some(i as i64 * 1000))],
+            missing: vec![format!("public.extra_{i}")],
+            error: None,
+        })
+        .collect()
 }
 
 /// `n` log lines ending at [`taken_at`], one every 1.5 s.
@@ -716,5 +903,6 @@ pub fn large_deck(n: usize) -> Snapshot {
         alerts: Vec::new(),
         logs: logs(500),
         cascades: many_cascades((n / 10).max(1)),
+        londiste: many_tables((n / 100).max(1), 50),
     }
 }

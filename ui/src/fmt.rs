@@ -104,6 +104,53 @@ pub fn rate(v: Option<f64>) -> String {
     }
 }
 
+/// A row count, short: `950`, `48.2k`, `1.20M`, `3.1G`.
+pub fn count(v: u64) -> String {
+    let f = v as f64;
+    if v >= 1_000_000_000 {
+        format!("{:.1}G", f / 1e9)
+    } else if v >= 1_000_000 {
+        format!("{:.2}M", f / 1e6)
+    } else if v >= 10_000 {
+        format!("{:.1}k", f / 1e3)
+    } else {
+        v.to_string()
+    }
+}
+
+/// A count with thousands separators: `1,204,332`.
+pub fn grouped(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size as PostgreSQL's `pg_size_pretty` writes it (1024 steps):
+/// `512 bytes`, `812 MB`, `9.1 GB`.
+pub fn bytes(v: u64) -> String {
+    const UNITS: &[&str] = &["kB", "MB", "GB", "TB", "PB"];
+    if v < 1024 {
+        return format!("{v} bytes");
+    }
+    let mut f = v as f64 / 1024.0;
+    let mut unit = 0;
+    while f >= 1024.0 && unit + 1 < UNITS.len() {
+        f /= 1024.0;
+        unit += 1;
+    }
+    if f < 10.0 {
+        format!("{f:.1} {}", UNITS[unit])
+    } else {
+        format!("{f:.0} {}", UNITS[unit])
+    }
+}
+
 /// A count, `-` for none.
 pub fn num_opt(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
@@ -213,6 +260,20 @@ mod tests {
         assert_eq!(quote_name("billing events"), "\"billing events\"");
         assert_eq!(quote_name("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_name("x=y"), "\"x=y\"");
+    }
+
+    #[test]
+    fn counts_and_sizes() {
+        assert_eq!(count(950), "950");
+        assert_eq!(count(48_213), "48.2k");
+        assert_eq!(count(1_204_332), "1.20M");
+        assert_eq!(count(3_100_000_000), "3.1G");
+        assert_eq!(grouped(1_204_332), "1,204,332");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(812 * 1024 * 1024), "812 MB");
+        assert_eq!(bytes(9_771_050_000), "9.1 GB");
     }
 
     #[test]

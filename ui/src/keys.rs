@@ -103,6 +103,17 @@ pub enum Intent {
     DropNode,
     /// Show the takeover popup again (it was hidden while running).
     ShowTakeover,
+    // Tables
+    /// Open the picker of the node's missing tables.
+    AddTables,
+    RemoveTable,
+    ResyncTable,
+    /// Ask for the selected table's new handler.
+    ChangeHandler,
+    /// Ask for the path of a SQL file to execute.
+    ExecuteSql,
+    /// Compare the selected table (or, on a node, every table).
+    CompareTables,
 }
 
 /// One entry of a component's key list.

@@ -17,8 +17,13 @@
 //! * The engine publishes a snapshot every refresh period, and at once on
 //!   [`model::Action::Refresh`]; [`model::Action::SetRefresh`] changes the
 //!   period. Every other action has been confirmed by the operator (and is
-//!   never sent in read-only mode); answer each with an
+//!   never sent in read-only mode), except the read-only dry runs and
+//!   checks ([`model::Action::TakeoverPlan`],
+//!   [`model::Action::CompareTables`]); answer each with an
 //!   [`model::ActionResult`].
+//! * The Tables view reads [`model::Snapshot::londiste`] (one
+//!   [`model::LondisteView`] per Londiste node) and sends the table actions
+//!   ([`model::Action::AddTables`] …) addressed by the node's worker name.
 //! * Nothing may write to stdout/stderr while the console runs: log lines
 //!   go to `Snapshot::logs` (the Logs view).
 //! * [`render_once`] times one refresh of a view off-screen (for `skydeck
@@ -26,19 +31,27 @@
 //!
 //! # Keys
 //!
-//! Everywhere: `1`–`4` (or `tab`/`shift-tab`, or `:name`) Overview, Queues,
-//! Workers, Logs · `/` filter (as typed; `enter` keeps, `esc` restores) ·
-//! `:` command line · `?` help · `esc` back (clears the filter, leaves the
-//! consumer pane, returns to the previous view) · `r`/`ctrl-r` refresh now
-//! · `+`/`-` refresh period · `f`/space freeze · `q`/`ctrl-c` quit (asks:
+//! Everywhere: `1`–`6` (or `tab`/`shift-tab`, or `:name`) Overview, Queues,
+//! Workers, Logs, Nodes, Tables · `/` filter (as typed; `enter` keeps, `esc`
+//! restores) · `:` command line · `?` help · `esc` back (clears the filter,
+//! leaves the consumer pane, returns to the previous view) · `r`/`ctrl-r`
+//! refresh now (in Tables only `ctrl-r`: `r` resyncs there) · `+`/`-`
+//! refresh period · `f`/space freeze · `q`/`ctrl-c` quit (asks:
 //! `y`/`enter` quits, `n`/`esc` stays; `ctrl-c` twice quits).
-//! Tables: `↑↓`/`jk`, `pgup`/`pgdn`, `g`/`G`.
+//! Lists: `↑↓`/`jk`, `pgup`/`pgdn`, `g`/`G`.
 //! Overview: `enter` goes to an alert's source.
 //! Queues: `enter` consumers, `t` tick, `n` new queue, `e` alter, `a` add
 //! consumer, `d` drop queue (in the consumer pane: unregister), `s` sort.
 //! Workers: `p` pause/resume, `x` restart. Logs: `v` minimum level, `G`
-//! follow. The key-hint bar and the help are computed from the same key
-//! lists ([`App::bindings`]).
+//! follow. Nodes: `enter` fold, `s` switchover, `F` failover, `p`
+//! pause/resume, `c` change provider, `t` tag dead/alive, `d` drop node,
+//! `o` the hidden takeover's progress.
+//! Tables (Londiste): `enter` fold a node, `a` add tables (a picker of the
+//! node's missing tables: type to filter, space marks, enter adds), `d`/`x`
+//! remove, `r` resync, `h` change handler (a prompt; empty removes it), `e`
+//! execute a SQL file (a prompt for the path; sent to the root), `c`
+//! compare (no confirmation; its answer opens in a popup). The key-hint bar
+//! and the help are computed from the same key lists ([`App::bindings`]).
 //!
 //! # Commands
 //!
@@ -57,16 +70,22 @@
 //! maint rotate [<queue>|*] [in <db>]      maint retry [in <db>]
 //! pause worker <worker|*>   resume worker <worker|*>   restart worker <worker>
 //! show queue|consumer|worker [<name>] …   show databases|logs|help|version
+//! pause|resume node <node> [on <queue>]   change provider <node> to <provider> [on <queue>]
+//! switchover to <node> [all] [on <queue>]   failover to <node> [from <dead node>] [on <queue>]
+//! tag dead|alive <node> [on <queue>]   drop node <node> [on <queue>]   show node|cascade …
+//! add table <table|*> [on <node>]   remove table <table> [on <node>]   resync table <table> [on <node>]
+//! change handler <table> [to '<handler>'] [on <node>]   execute <file> [on <node>]
+//! compare [<table>] [on <node>]   show table [<table>] [on <node>]
 //! refresh [<period>]   freeze [on|off]   filter [<text>]   theme <dark|light|mono>
-//! help   quit   overview   queues   workers   logs
+//! help   quit   overview   queues   workers   logs   nodes   tables
 //! ```
 //!
 //! # Modules
 //!
 //! * [`app`]: the state and the keyboard model (one gate for actions:
 //!   read-only refusal, then the confirmation popup).
-//! * [`views`]: Overview, Queues, Workers, Logs — a list, each with a key and
-//!   a `:name`.
+//! * [`views`]: Overview, Queues, Workers, Logs, Nodes, Tables — a list,
+//!   each with a key and a `:name`.
 //! * [`command`]: the command line's parser and tab completion, from one
 //!   grammar table.
 //! * [`render`]: drawing, pure; [`bench`](mod@bench): off-screen rendering and timing.

@@ -33,6 +33,11 @@ pub struct Snapshot {
     /// read them yet).
     #[serde(default)]
     pub cascades: Vec<CascadeView>,
+    /// Londiste nodes (one per hosted or watched Londiste job) with their
+    /// tables and sequences, for the Tables view. Empty when the deck has
+    /// none.
+    #[serde(default)]
+    pub londiste: Vec<LondisteView>,
 }
 
 impl Default for Snapshot {
@@ -47,6 +52,7 @@ impl Default for Snapshot {
             alerts: Vec::new(),
             logs: Vec::new(),
             cascades: Vec::new(),
+            londiste: Vec::new(),
         }
     }
 }
@@ -352,6 +358,139 @@ impl NodeView {
     }
 }
 
+/// One Londiste node: its tables and sequences as `londiste.get_table_list`
+/// and `get_seq_list` give them, what `local_show_missing` offers, and the
+/// copies under way.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LondisteView {
+    /// The cascaded queue the node replicates from.
+    pub queue: String,
+    /// The node's name in the cascade and its worker (job) name: actions
+    /// address the node by `worker`.
+    pub node: String,
+    pub worker: String,
+    /// Database label (as in [`DatabaseView::name`] when the deck watches
+    /// it).
+    pub database: String,
+    pub node_type: Option<NodeType>,
+    /// Worker lag (applies to every `ok` table).
+    pub lag: Option<Duration>,
+    /// The node's tables (`local` ones), in `table_info.nr` order.
+    pub tables: Vec<TableView>,
+    pub seqs: Vec<SeqView>,
+    /// What `missing` lists here: tables that can be added (the picker of
+    /// `a` in the Tables view).
+    pub missing: Vec<String>,
+    /// Reading this node failed (connection refused, no londiste schema …).
+    pub error: Option<String>,
+}
+
+/// One table of a Londiste node.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TableView {
+    /// Fully qualified: `public.orders`.
+    pub name: String,
+    /// The local table it is applied into, when not the same name.
+    pub dest: Option<String>,
+    /// Stored merge state: "missing" (NULL: waiting for its copy),
+    /// "in-copy", "catching-up", "wanna-sync:123", "do-sync:123", "ok".
+    pub state: String,
+    /// `handler=` of the table attributes: `bulk(method=1)`.
+    pub handler: Option<String>,
+    /// The copy process, while there is one.
+    pub copy: Option<CopyView>,
+    /// The last error of its copy (or of its replay), all lines.
+    pub last_error: Option<String>,
+}
+
+/// Progress of one table's copy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CopyView {
+    /// "starting" | "data" | "indexes" | "done".
+    pub phase: String,
+    /// Rows and bytes copied so far.
+    pub rows: u64,
+    pub bytes: u64,
+    /// The source's row estimate (`reltuples`), when known.
+    pub est_rows: Option<u64>,
+    pub rows_per_sec: f64,
+    pub eta: Option<Duration>,
+    /// Parallel COPY streams (1 unless the table is copied threaded).
+    pub parts: usize,
+}
+
+/// One sequence of a Londiste node (`get_seq_list`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeqView {
+    pub name: String,
+    /// Kept in step on this node.
+    pub local: bool,
+    pub last_value: Option<i64>,
+}
+
+/// A merge state read from its stored text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MergeState {
+    /// NULL: added, waiting for its copy.
+    Missing,
+    InCopy,
+    CatchingUp,
+    /// `wanna-sync:<tick>`: the copy caught up at that tick.
+    WannaSync(i64),
+    /// `do-sync:<tick>`: the worker stopped at that tick.
+    DoSync(i64),
+    /// Replayed by the worker (also the compat `?`).
+    Ok,
+    /// Anything else.
+    Unknown,
+}
+
+impl MergeState {
+    /// From `table_info.merge_state` as the engine passes it (`missing` or
+    /// empty for NULL).
+    pub fn parse(s: &str) -> MergeState {
+        let s = s.trim();
+        let tick = |rest: &str| rest.trim().parse::<i64>().ok();
+        match s {
+            "" | "missing" | "null" | "NULL" => MergeState::Missing,
+            "in-copy" => MergeState::InCopy,
+            "catching-up" => MergeState::CatchingUp,
+            "ok" | "?" => MergeState::Ok,
+            _ => {
+                if let Some(t) = s.strip_prefix("wanna-sync:").and_then(tick) {
+                    MergeState::WannaSync(t)
+                } else if let Some(t) = s.strip_prefix("do-sync:").and_then(tick) {
+                    MergeState::DoSync(t)
+                } else {
+                    MergeState::Unknown
+                }
+            }
+        }
+    }
+
+    /// Between the start of its copy and `ok`.
+    pub fn is_copying(self) -> bool {
+        matches!(
+            self,
+            MergeState::InCopy
+                | MergeState::CatchingUp
+                | MergeState::WannaSync(_)
+                | MergeState::DoSync(_)
+        )
+    }
+}
+
+impl TableView {
+    /// The parsed merge state.
+    pub fn merge_state(&self) -> MergeState {
+        MergeState::parse(&self.state)
+    }
+}
+
 /// How a takeover treats the old node (londiste `takeover OLD` and its
 /// `--dead-root` / `--dead-branch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -519,6 +658,43 @@ pub enum Action {
         kind: TakeoverKind,
         all: bool,
     },
+    /// `add-table`: make these tables local on the node of `worker` (from
+    /// its `missing` list); on a non-root node each is then copied.
+    AddTables {
+        worker: String,
+        tables: Vec<String>,
+    },
+    /// `remove-table`: stop replicating `table` on the node of `worker`
+    /// (on the root: on every node).
+    RemoveTable {
+        worker: String,
+        table: String,
+    },
+    /// `resync`: copy `table` again from the provider (merge state back to
+    /// NULL).
+    ResyncTable {
+        worker: String,
+        table: String,
+    },
+    /// `change-handler`: `None` removes the handler.
+    ChangeHandler {
+        worker: String,
+        table: String,
+        handler: Option<String>,
+    },
+    /// `execute FILE`: run a SQL file on the root and send it through the
+    /// queue (EXECUTE event) to every node.
+    ExecuteSql {
+        worker: String,
+        path: String,
+    },
+    /// Read-only: `compare` the tables (empty: every table) of the node of
+    /// `worker` with its provider. Never confirmed, allowed in read-only
+    /// mode; the console shows the answer's message in a popup.
+    CompareTables {
+        worker: String,
+        tables: Vec<String>,
+    },
 }
 
 impl Action {
@@ -527,8 +703,17 @@ impl Action {
     pub fn changes_state(&self) -> bool {
         !matches!(
             self,
-            Action::Refresh | Action::SetRefresh(_) | Action::TakeoverPlan { .. }
+            Action::Refresh
+                | Action::SetRefresh(_)
+                | Action::TakeoverPlan { .. }
+                | Action::CompareTables { .. }
         )
+    }
+
+    /// Whether the console waits for its result (shown as pending): every
+    /// state change, and a compare.
+    pub fn awaits_result(&self) -> bool {
+        self.changes_state() || matches!(self, Action::CompareTables { .. })
     }
 }
 

@@ -74,15 +74,24 @@ pub fn cursor_position(app: &App, area: Rect) -> Option<Position> {
         || app.help.is_some()
         || app.takeover_open()
         || app.picker.is_some()
+        || app.add_picker.is_some()
+        || app.report.is_some()
     {
         return None;
     }
     let line = app.input.as_ref()?;
     let r = screen(area, app).input?;
-    let w = usize::from(r.width.saturating_sub(2));
+    let pw = prefix_width(line, r);
+    let w = usize::from(r.width).saturating_sub(pw + 1);
     let scroll = line.input.visual_scroll(w);
     let x = line.input.visual_cursor().saturating_sub(scroll);
-    Some(Position::new(r.x + 1 + x as u16, r.y))
+    Some(Position::new(r.x + (pw + x) as u16, r.y))
+}
+
+/// Cells the input row's prefix takes (a long prompt label is cut to
+/// leave room for the value).
+fn prefix_width(line: &crate::app::InputLine, r: Rect) -> usize {
+    width(&line.prefix()).min(usize::from(r.width).saturating_sub(20).max(1))
 }
 
 fn too_small(area: Rect) -> bool {
@@ -105,6 +114,7 @@ impl Widget for &App {
             ViewId::Workers => self.workers.render(snap, theme, s.body, buf),
             ViewId::Logs => self.logs.render(snap, theme, s.body, buf),
             ViewId::Nodes => self.nodes.render(snap, theme, s.body, buf),
+            ViewId::Tables => self.tables.render(snap, theme, s.body, buf),
         }
         if let Some(r) = s.input {
             input_line(self, r, buf);
@@ -119,6 +129,12 @@ impl Widget for &App {
         }
         if let Some(p) = &self.picker {
             crate::takeover::render_picker(p, snap, theme, s.body, buf);
+        }
+        if let Some(p) = &self.add_picker {
+            crate::views::tables::render_picker(p, theme, s.body, buf);
+        }
+        if self.report.is_some() {
+            report(self, area, buf);
         }
         if self.confirm.is_some() {
             confirm(self, area, buf);
@@ -224,11 +240,9 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
 fn input_line(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(line) = &app.input else { return };
     let t = &app.theme;
-    let prefix = match line.kind {
-        InputKind::Command => ":",
-        InputKind::Filter => "/",
-    };
-    let w = usize::from(area.width.saturating_sub(2));
+    let pw = prefix_width(line, area);
+    let prefix = truncate(&line.prefix(), pw);
+    let w = usize::from(area.width).saturating_sub(pw + 1);
     let scroll = line.input.visual_scroll(w);
     let value: String = {
         // Skip `scroll` columns.
@@ -328,6 +342,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Workers => app.workers.status(snap),
             ViewId::Logs => app.logs.status(snap),
             ViewId::Nodes => app.nodes.status(snap),
+            ViewId::Tables => app.tables.status(snap),
         };
         Line::from(Span::styled(format!(" {s}"), t.muted))
     };
@@ -353,6 +368,16 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer) {
         ]
     } else if app.confirm.is_some() {
         vec![("y/enter", "confirm", t.hint), ("n/esc", "cancel", t.hint)]
+    } else if app.add_picker.is_some() {
+        vec![
+            ("↑↓", "move", t.hint),
+            ("space", "mark", t.hint),
+            ("ctrl-a", "mark all", t.hint),
+            ("enter", "add", t.hint),
+            ("esc", "cancel", t.hint),
+        ]
+    } else if app.report.is_some() {
+        vec![("↑↓", "scroll", t.hint), ("enter/esc", "close", t.hint)]
     } else if app.help.is_some() {
         vec![("↑↓", "scroll", t.hint), ("esc", "close", t.hint)]
     } else if let Some(line) = &app.input {
@@ -364,6 +389,10 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer) {
                 ("esc", "cancel", t.hint),
             ],
             InputKind::Filter => vec![("enter", "keep filter", t.hint), ("esc", "cancel", t.hint)],
+            InputKind::Prompt => vec![
+                ("enter", "next: confirm", t.hint),
+                ("esc", "cancel", t.hint),
+            ],
         }
     } else {
         let ro = app.read_only();
@@ -492,6 +521,61 @@ fn key_line<'a>(label: &'a str, hint: &'a str, changes: bool, t: &crate::theme::
         spans.push(Span::styled(" (asks first)", t.muted));
     }
     Line::from(spans)
+}
+
+/// An answer to read: a compare's result, line by line.
+fn report(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(r) = &app.report else { return };
+    let t = &app.theme;
+    let body_w = r
+        .lines
+        .iter()
+        .map(|l| width(l) + 2)
+        .max()
+        .unwrap_or(0)
+        .max(width(&r.title) + 4)
+        .max(36);
+    let w = (body_w as u16 + 4)
+        .min(100)
+        .min(area.width.saturating_sub(2));
+    let inner_w = usize::from(w.saturating_sub(4)).max(1);
+    let rows: usize = r
+        .lines
+        .iter()
+        .map(|l| width(l).div_ceil(inner_w).max(1))
+        .sum();
+    let h = (rows as u16 + 4).min(area.height.saturating_sub(2));
+    let rect = centered(area, w, h);
+    let inner = popup(rect, buf, &r.title, t);
+    let inner = Rect::new(
+        inner.x + 1,
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    );
+    let [body, _, buttons] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let style = if r.ok { t.text } else { t.error };
+    let lines: Vec<Line> = r
+        .lines
+        .iter()
+        .map(|l| Line::from(Span::styled(l.clone(), style)))
+        .collect();
+    let max = (rows as u16).saturating_sub(body.height);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((r.scroll.min(max), 0))
+        .render(body, buf);
+    Paragraph::new(Line::from(vec![
+        Span::styled("enter", t.key),
+        Span::styled(" close", t.text),
+    ]))
+    .alignment(Alignment::Center)
+    .render(buttons, buf);
 }
 
 fn confirm(app: &App, area: Rect, buf: &mut Buffer) {

@@ -30,9 +30,11 @@ fn views_by_key_by_name_and_back() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view(), ViewId::Nodes);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), ViewId::Tables);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.view(), ViewId::Overview);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view(), ViewId::Nodes);
+    assert_eq!(a.view(), ViewId::Tables);
     command(&mut a, "workers");
     assert_eq!(a.view(), ViewId::Workers);
     assert!(
@@ -41,9 +43,11 @@ fn views_by_key_by_name_and_back() {
     );
     // esc walks back through the views visited.
     press(&mut a, KeyCode::Esc);
-    assert_eq!(a.view(), ViewId::Nodes);
+    assert_eq!(a.view(), ViewId::Tables);
     press(&mut a, KeyCode::Esc);
     assert_eq!(a.view(), ViewId::Overview);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), ViewId::Tables);
     press(&mut a, KeyCode::Esc);
     assert_eq!(a.view(), ViewId::Nodes);
     press(&mut a, KeyCode::Esc);

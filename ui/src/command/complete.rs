@@ -49,6 +49,20 @@ impl Completion {
     }
 }
 
+/// Londiste's table handlers, offered after `change handler … to`.
+const HANDLERS: &[&str] = &[
+    "applyfn",
+    "bulk",
+    "dispatch",
+    "londiste",
+    "multimaster",
+    "obfuscate",
+    "qsplitter",
+    "qtable",
+    "shard",
+    "vtable",
+];
+
 enum Expect {
     Word(&'static str),
     Slot(Slot),
@@ -275,6 +289,54 @@ fn slot_values(
                 }
             }
         }
+        Slot::Table | Slot::MissingTable => {
+            // `on <node>` when already given; else every node's (a set).
+            let on = w.and_then(|w| w.clause("on")).map(|t| t.text.as_str());
+            for l in snap
+                .londiste
+                .iter()
+                .filter(|l| on.is_none_or(|n| l.node == n || l.worker == n))
+            {
+                if slot == Slot::Table {
+                    names.extend(l.tables.iter().map(|t| t.name.clone()));
+                } else {
+                    names.extend(l.missing.iter().cloned());
+                }
+            }
+            if slot == Slot::MissingTable {
+                keywords.insert("*");
+            }
+        }
+        Slot::LondisteNode => {
+            // The nodes that have the table named before, if any.
+            let table = w
+                .and_then(|w| w.arg(0))
+                .map(|t| t.text.as_str())
+                .filter(|t| *t != "*");
+            let missing = w.is_some_and(|w| {
+                w.spec
+                    .args
+                    .first()
+                    .is_some_and(|a| a.slot == Slot::MissingTable)
+            });
+            for l in &snap.londiste {
+                let keep = table.is_none_or(|t| {
+                    if missing {
+                        l.missing.iter().any(|m| m == t)
+                    } else {
+                        l.tables.iter().any(|x| x.name == t)
+                    }
+                });
+                if keep {
+                    names.insert(l.node.clone());
+                }
+            }
+        }
+        Slot::Handler => {
+            for h in HANDLERS {
+                keywords.insert(h);
+            }
+        }
         Slot::Param => {
             for (_, full) in grammar::QUEUE_PARAMS {
                 keywords.insert(full);
@@ -294,6 +356,11 @@ fn slot_values(
                 keywords.insert(p);
             }
         }
-        Slot::NewQueue | Slot::Value | Slot::Assignments | Slot::TickId | Slot::Text => {}
+        Slot::NewQueue
+        | Slot::Value
+        | Slot::Assignments
+        | Slot::TickId
+        | Slot::Text
+        | Slot::File => {}
     }
 }

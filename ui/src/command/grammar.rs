@@ -27,6 +27,16 @@ pub enum Slot {
     Provider,
     /// A cascaded queue.
     Cascade,
+    /// A table of a Londiste node.
+    Table,
+    /// A table a Londiste node could add (its `missing` list), or `*`.
+    MissingTable,
+    /// A Londiste node (its node or worker name).
+    LondisteNode,
+    /// A table handler: `bulk`, `'dispatch(period=day)'`.
+    Handler,
+    /// A file path.
+    File,
     /// A `set_queue_config` parameter name.
     Param,
     Value,
@@ -55,6 +65,11 @@ impl Slot {
             Slot::Branch => "a branch node",
             Slot::Provider => "a root or branch node",
             Slot::Cascade => "a cascaded queue",
+            Slot::Table => "a table",
+            Slot::MissingTable => "a table to add, or *",
+            Slot::LondisteNode => "a Londiste node",
+            Slot::Handler => "a handler",
+            Slot::File => "a file path",
             Slot::Param => "a parameter name",
             Slot::Value => "a value",
             Slot::Assignments => "name=value",
@@ -113,6 +128,13 @@ const ON_CASCADE: Clause = Clause {
     slot: Some(Slot::Cascade),
 };
 
+/// `on <node>`: which Londiste node (by node or worker name).
+const ON_NODE: Clause = Clause {
+    word: "on",
+    aliases: &[],
+    slot: Some(Slot::LondisteNode),
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     CreateQueue,
@@ -135,11 +157,18 @@ pub enum Kind {
     TagDead,
     TagAlive,
     DropNode,
+    AddTable,
+    RemoveTable,
+    ResyncTable,
+    ChangeHandler,
+    Execute,
+    Compare,
     ShowQueue,
     ShowConsumer,
     ShowWorker,
     ShowNode,
     ShowCascade,
+    ShowTable,
     ShowDatabases,
     ShowLogs,
     ShowHelp,
@@ -200,6 +229,11 @@ impl Spec {
                 | Kind::TagDead
                 | Kind::TagAlive
                 | Kind::DropNode
+                | Kind::AddTable
+                | Kind::RemoveTable
+                | Kind::ResyncTable
+                | Kind::ChangeHandler
+                | Kind::Execute
         )
     }
 }
@@ -298,6 +332,21 @@ pub const SPECS: &[Spec] = &[
         "tag alive <node> [on <queue>]", "clear a node's dead mark"),
     spec!(DropNode, ["drop", "node"], [req(Slot::Node)], [ON_CASCADE],
         "drop node <node> [on <queue>]", "remove a node from its cascade (not while it has subscribers)"),
+    spec!(AddTable, ["add", "table"], [req(Slot::MissingTable)], [ON_NODE],
+        "add table <table|*> [on <node>]",
+        "replicate a table on a Londiste node (*: every missing one)"),
+    spec!(RemoveTable, ["remove", "table"], [req(Slot::Table)], [ON_NODE],
+        "remove table <table> [on <node>]", "stop replicating a table (on the root: everywhere)"),
+    spec!(ResyncTable, ["resync", "table"], [req(Slot::Table)], [ON_NODE],
+        "resync table <table> [on <node>]", "copy a table again from the provider"),
+    spec!(ChangeHandler, ["change", "handler"], [req(Slot::Table)],
+        [Clause { word: "to", aliases: &[], slot: Some(Slot::Handler) }, ON_NODE],
+        "change handler <table> [to '<handler>'] [on <node>]",
+        "set a table's handler, quoted when it has arguments (no to: remove it)"),
+    spec!(Execute, ["execute"], [req(Slot::File)], [ON_NODE],
+        "execute <file> [on <node>]", "run a SQL file on the root, then on every node through the queue"),
+    spec!(Compare, ["compare"], [opt(Slot::Table)], [ON_NODE],
+        "compare [<table>] [on <node>]", "compare tables with the provider (read-only; all without a table)"),
     spec!(ShowQueue, ["show", "queue"], [opt(Slot::QueueOrAll)], [IN_DB],
         "show queue [<queue>|*] [in <db>]", "go to the queue"),
     spec!(ShowConsumer, ["show", "consumer"], [opt(Slot::ConsumerOrAll)],
@@ -309,6 +358,8 @@ pub const SPECS: &[Spec] = &[
         "show node [<node>] [on <queue>]", "go to the node in the Nodes view"),
     spec!(ShowCascade, ["show", "cascade"], [opt(Slot::Cascade)], [],
         "show cascade [<queue>]", "go to the cascade's tree"),
+    spec!(ShowTable, ["show", "table"], [opt(Slot::Table)], [ON_NODE],
+        "show table [<table>] [on <node>]", "go to the table in the Tables view"),
     spec!(ShowDatabases, ["show", "databases"], [], [], "show databases", "go to the overview"),
     spec!(ShowLogs, ["show", "logs"], [], [], "show logs", "go to the log"),
     spec!(ShowHelp, ["show", "help"], [], [], "show help", "this help"),
@@ -365,6 +416,15 @@ pub const SPECS: &[Spec] = &[
         usage: "show nodes",
         about: "",
         kind: Kind::ShowCascade,
+        hidden: true,
+    },
+    Spec {
+        words: &["show", "tables"],
+        args: &[opt(Slot::Table)],
+        clauses: &[ON_NODE],
+        usage: "show tables",
+        about: "",
+        kind: Kind::ShowTable,
         hidden: true,
     },
     Spec {

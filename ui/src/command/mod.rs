@@ -26,6 +26,9 @@ pub struct Context<'a> {
     /// The cascade selected in the Nodes view (its queue name): the
     /// default when a node name is in several cascades.
     pub cascade: Option<&'a str>,
+    /// The Londiste node selected in the Tables view (its node name): the
+    /// default for table commands.
+    pub londiste: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -34,7 +37,13 @@ impl<'a> Context<'a> {
             snapshot,
             queue: None,
             cascade: None,
+            londiste: None,
         }
+    }
+
+    pub fn with_londiste(mut self, node: &'a str) -> Context<'a> {
+        self.londiste = Some(node);
+        self
     }
 
     pub fn with_cascade(mut self, queue: &'a str) -> Context<'a> {

@@ -10,7 +10,8 @@ use super::Context;
 use crate::cascade;
 use crate::fmt::{parse_period, quote_name};
 use crate::model::{
-    Action, CascadeView, NodeType, NodeView, TakeoverKind, TickerMode, WorkerState,
+    Action, CascadeView, LondisteView, NodeType, NodeView, TableView, TakeoverKind, TickerMode,
+    WorkerState,
 };
 use crate::theme::ThemeName;
 use crate::views::{ViewId, VIEWS};
@@ -65,6 +66,12 @@ pub enum Target {
     Node {
         queue: String,
         node: Option<String>,
+    },
+    /// A table of a Londiste node in the Tables view (its node name);
+    /// `table: None`: the node's header.
+    Table {
+        node: String,
+        table: Option<String>,
     },
 }
 
@@ -522,6 +529,106 @@ fn build(w: &Walk<'_>, ctx: &Context<'_>) -> Result<Command> {
                 }))
             }
         },
+        Kind::AddTable => {
+            let on = w.clause("on").map(|t| t.text.as_str());
+            let all = is_all(w.arg(0));
+            let name = text(w.arg(0)).unwrap_or_default();
+            let l = ctx.londiste(on, (!all).then_some(name.as_str()), Want::Missing)?;
+            let tables = if all {
+                if l.missing.is_empty() {
+                    return err(format!(
+                        "nothing to add: every table of {} is already on {}",
+                        quote_name(&l.queue),
+                        quote_name(&l.node)
+                    ));
+                }
+                l.missing.clone()
+            } else {
+                if let Some(t) = find_table(l, &name) {
+                    return err(format!(
+                        "{} is already on {} ({})",
+                        quote_name(&t.name),
+                        quote_name(&l.node),
+                        t.state
+                    ));
+                }
+                match find_missing(l, &name) {
+                    Some(t) => vec![t.to_string()],
+                    None => {
+                        return err(format!(
+                            "{} cannot be added on {}: not in its missing list ({})",
+                            quote_name(&name),
+                            quote_name(&l.node),
+                            list(l.missing.iter().map(String::as_str))
+                        ))
+                    }
+                }
+            };
+            Ok(Command::Run(vec![Action::AddTables {
+                worker: l.worker.clone(),
+                tables,
+            }]))
+        }
+        Kind::RemoveTable | Kind::ResyncTable | Kind::ChangeHandler => {
+            let on = w.clause("on").map(|t| t.text.as_str());
+            let name = text(w.arg(0)).unwrap_or_default();
+            let l = ctx.londiste(on, Some(&name), Want::Local)?;
+            let t = table_on(l, &name)?;
+            let (worker, table) = (l.worker.clone(), t.name.clone());
+            Ok(Command::Run(vec![match w.spec.kind {
+                Kind::RemoveTable => Action::RemoveTable { worker, table },
+                Kind::ResyncTable => Action::ResyncTable { worker, table },
+                _ => Action::ChangeHandler {
+                    worker,
+                    table,
+                    handler: text(w.clause("to")).filter(|h| !h.trim().is_empty()),
+                },
+            }]))
+        }
+        Kind::Execute => {
+            let path = text(w.arg(0)).unwrap_or_default();
+            let l = match w.clause("on") {
+                Some(t) => ctx.londiste(Some(&t.text), None, Want::Any)?,
+                // EXECUTE runs on the root: the selected node's root.
+                None => {
+                    let l = ctx.londiste(None, None, Want::Any)?;
+                    crate::views::tables::root_of(ctx.snapshot, &l.queue).unwrap_or(l)
+                }
+            };
+            Ok(Command::Run(vec![Action::ExecuteSql {
+                worker: l.worker.clone(),
+                path,
+            }]))
+        }
+        Kind::Compare => {
+            let on = w.clause("on").map(|t| t.text.as_str());
+            let name = text(w.arg(0));
+            let l = ctx.londiste(on, name.as_deref(), Want::Local)?;
+            let tables = match name {
+                Some(n) => vec![table_on(l, &n)?.name.clone()],
+                None => Vec::new(),
+            };
+            Ok(Command::Run(vec![Action::CompareTables {
+                worker: l.worker.clone(),
+                tables,
+            }]))
+        }
+        Kind::ShowTable => {
+            let on = w.clause("on").map(|t| t.text.as_str());
+            let name = text(w.arg(0));
+            if name.is_none() && on.is_none() {
+                return Ok(Command::Show(Target::View(ViewId::Tables)));
+            }
+            let l = ctx.londiste(on, name.as_deref(), Want::Local)?;
+            let table = match name {
+                Some(n) => Some(table_on(l, &n)?.name.clone()),
+                None => None,
+            };
+            Ok(Command::Show(Target::Table {
+                node: l.node.clone(),
+                table,
+            }))
+        }
         Kind::ShowQueue => match w.arg(0).filter(|_| !is_all(w.arg(0))) {
             None => Ok(Command::Show(Target::View(ViewId::Queues))),
             Some(q) => {
@@ -741,6 +848,62 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The Londiste node a table command means: the one `on` names (node
+    /// or worker name); else, among the nodes that have `table` (as
+    /// `want` says), the one selected in the Tables view or the only one;
+    /// with no table, the selected node or the deck's only one.
+    fn londiste(
+        &self,
+        on: Option<&str>,
+        table: Option<&str>,
+        want: Want,
+    ) -> Result<&'a LondisteView> {
+        let all = &self.snapshot.londiste;
+        if all.is_empty() {
+            return err("this deck has no Londiste nodes");
+        }
+        let names = || list(all.iter().map(|l| l.node.as_str()));
+        if let Some(on) = on {
+            return all
+                .iter()
+                .find(|l| l.node == on)
+                .or_else(|| all.iter().find(|l| l.worker == on))
+                .ok_or_else(|| {
+                    CommandError(format!("no Londiste node {} ({})", quote_name(on), names()))
+                });
+        }
+        let has = |l: &LondisteView| match (table, want) {
+            (Some(t), Want::Local) => find_table(l, t).is_some(),
+            (Some(t), Want::Missing) => find_missing(l, t).is_some(),
+            _ => true,
+        };
+        let found: Vec<&LondisteView> = all.iter().filter(|l| has(l)).collect();
+        if let Some(cur) = self.londiste {
+            if let Some(hit) = found.iter().find(|l| l.node == cur) {
+                return Ok(hit);
+            }
+        }
+        match (found.as_slice(), table) {
+            ([one], _) => Ok(one),
+            ([], Some(t)) if want == Want::Missing => err(format!(
+                "no Londiste node can add {} ({}): add on <node>",
+                quote_name(t),
+                names()
+            )),
+            ([], Some(t)) => err(format!(
+                "no Londiste node has table {} ({})",
+                quote_name(t),
+                names()
+            )),
+            (many, Some(t)) => err(format!(
+                "{} is on several nodes ({}): add on <node>",
+                quote_name(t),
+                list(many.iter().map(|l| l.node.as_str()))
+            )),
+            (_, None) => err(format!("which node? add on <node> ({})", names())),
+        }
+    }
+
     /// The `in <db>` clause, checked against the deck.
     fn database_arg(&self, t: Option<&Token>) -> Result<Option<String>> {
         let Some(t) = t else { return Ok(None) };
@@ -887,6 +1050,45 @@ impl<'a> Context<'a> {
 }
 
 /// `a, b, c` with at most six names, quoted as the command line wants them.
+/// Which tables a node must have to be the one a command means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// The table is one of its tables.
+    Local,
+    /// The table is in its missing list.
+    Missing,
+    /// No table named.
+    Any,
+}
+
+/// `name` among the node's tables; `orders` finds `public.orders`.
+fn find_table<'l>(l: &'l LondisteView, name: &str) -> Option<&'l TableView> {
+    l.tables.iter().find(|t| t.name == name).or_else(|| {
+        let q = format!("public.{name}");
+        l.tables.iter().find(|t| t.name == q)
+    })
+}
+
+fn find_missing<'l>(l: &'l LondisteView, name: &str) -> Option<&'l str> {
+    let q = format!("public.{name}");
+    l.missing
+        .iter()
+        .find(|m| *m == name)
+        .or_else(|| l.missing.iter().find(|m| **m == q))
+        .map(String::as_str)
+}
+
+fn table_on<'l>(l: &'l LondisteView, name: &str) -> Result<&'l TableView> {
+    find_table(l, name).ok_or_else(|| {
+        CommandError(format!(
+            "no table {} on {} ({})",
+            quote_name(name),
+            quote_name(&l.node),
+            list(l.tables.iter().map(|t| t.name.as_str()))
+        ))
+    })
+}
+
 fn list<'s>(names: impl Iterator<Item = &'s str>) -> String {
     let names: Vec<String> = names.map(quote_name).collect();
     if names.is_empty() {

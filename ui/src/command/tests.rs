@@ -315,15 +315,15 @@ fn errors_say_what_to_do() {
     let d = deck();
     assert_eq!(
         fail(&d, "frobnicate"),
-        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs, nodes"
+        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs, nodes, tables"
     );
     assert_eq!(
         fail(&d, "drop table x"),
         "drop: expected queue or node, found 'table'"
     );
     assert_eq!(
-        fail(&d, "show table"),
-        "show: expected queue, consumer, worker, node, cascade, databases, logs, help or version, found 'table'"
+        fail(&d, "show everything"),
+        "show: expected queue, consumer, worker, node, cascade, table, databases, logs, help or version, found 'everything'"
     );
     assert_eq!(fail(&d, "create"), "create: expected queue");
     assert_eq!(
@@ -470,7 +470,7 @@ fn completes_commands() {
     assert_eq!(names("cr", &d), ["create"]);
     assert_eq!(
         names("re", &d),
-        ["refresh", "register", "restart", "resume"]
+        ["refresh", "register", "remove", "restart", "resume", "resync"]
     );
     assert_eq!(
         names("show ", &d),
@@ -482,6 +482,7 @@ fn completes_commands() {
             "logs",
             "node",
             "queue",
+            "table",
             "version",
             "worker"
         ]

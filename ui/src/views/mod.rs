@@ -1,6 +1,6 @@
 //! The console's views. They are a list: each has a key (`1`..) and a
-//! `:name`; later issues add Tables and WAL by adding entries here and a
-//! module beside this one.
+//! `:name`; a later issue adds WAL by adding an entry here and a module
+//! beside this one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +13,7 @@ pub mod logs;
 pub mod nodes;
 pub mod overview;
 pub mod queues;
+pub mod tables;
 pub mod workers;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -24,6 +25,7 @@ pub enum ViewId {
     Workers,
     Logs,
     Nodes,
+    Tables,
 }
 
 /// One entry of the view list.
@@ -87,6 +89,15 @@ pub const VIEWS: &[ViewSpec] = &[
         aliases: &["node", "cascade", "cascades"],
         title: "Nodes",
         about: "cascade trees: lag, paused/dead nodes; switchover, failover",
+    },
+    ViewSpec {
+        id: ViewId::Tables,
+        key: Key::ch('6'),
+        key_label: "6",
+        name: "tables",
+        aliases: &["table", "londiste", "seqs"],
+        title: "Tables",
+        about: "Londiste tables per node: merge state, copy progress, sequences",
     },
 ];
 
@@ -163,10 +174,13 @@ mod tests {
             }
         }
         assert_eq!(ViewId::Logs.next(), ViewId::Nodes);
-        assert_eq!(ViewId::Nodes.next(), ViewId::Overview);
-        assert_eq!(ViewId::Overview.prev(), ViewId::Nodes);
+        assert_eq!(ViewId::Nodes.next(), ViewId::Tables);
+        assert_eq!(ViewId::Tables.next(), ViewId::Overview);
+        assert_eq!(ViewId::Overview.prev(), ViewId::Tables);
         assert_eq!("cascade".parse::<ViewId>(), Ok(ViewId::Nodes));
-        assert!("tables".parse::<ViewId>().is_err());
+        assert_eq!("tables".parse::<ViewId>(), Ok(ViewId::Tables));
+        assert_eq!("londiste".parse::<ViewId>(), Ok(ViewId::Tables));
+        assert!("wal".parse::<ViewId>().is_err());
     }
 }
 
