@@ -3,7 +3,8 @@
 //! inserts, and hosts — under the same supervisor as the daemon — the
 //! ticker, a producer load and consumers (one of them deliberately slow),
 //! and a cascaded queue `orders` over three databases (root `main`,
-//! branch `replica`, leaf `report`) with its node workers and a writer
+//! branch `replica`, leaf `report`) on which Londiste replicates a
+//! pgbench-like schema (copied live when the demo starts) under a writer
 //! that follows the root through a switchover; then opens the console on
 //! it. `--headless --seconds N` runs the same
 //! without the console and prints a summary. Everything it starts is
@@ -23,6 +24,8 @@ use crate::cluster::LocalCluster;
 use crate::daemon::logging::{self, LogBuffer, Output};
 use crate::daemon::{Job, JobContext, JobError, JobFuture, Phase, Policy, Supervisor};
 use crate::fmt::Table;
+use crate::londiste::admin::{self as ladmin, AddTableOptions};
+use crate::londiste::worker::{Londiste, LondisteSettings};
 use crate::pgq::{self, BatchControl, BatchHandler, BatchInfo, Consumer, ConsumerConfig, Event};
 use crate::ticker::{self, TickerJob};
 
@@ -48,6 +51,22 @@ const CASCADE: [(&str, &str, Option<NodeKind>, &str); 3] = [
     ("replica", "demo_replica", Some(NodeKind::Branch), "main"),
     ("report", "demo_report", Some(NodeKind::Leaf), "replica"),
 ];
+
+/// Rows of the demo's pgbench-like accounts table.
+const ACCOUNTS: i32 = 200_000;
+
+/// The replicated schema on the cascade's root: pgbench's four tables
+/// (history with a key, as Londiste needs one).
+const CASCADE_SETUP: &str = "
+create table pgbench_branches (bid int primary key, bbalance int not null default 0, filler char(88));
+create table pgbench_tellers (tid int primary key, bid int not null, tbalance int not null default 0, filler char(84));
+create table pgbench_accounts (aid int primary key, bid int not null, abalance int not null default 0, filler char(84));
+create table pgbench_history (hid bigserial primary key, tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));
+insert into pgbench_branches (bid) select i from generate_series(1, 2) i;
+insert into pgbench_tellers (tid, bid) select i, 1 + i % 2 from generate_series(1, 10) i;
+insert into pgbench_accounts (aid, bid, filler) select i, 1 + i % 2, '' from generate_series(1, 200000) i;
+analyze;
+";
 
 const SETUP: &str = "
 create table public.accounts (
@@ -213,14 +232,32 @@ impl Job for OrderWriter {
                 });
                 while !ctx.stop.is_cancelled() {
                     order += 1;
-                    let data = format!("order={order}&amount={}", order % 97);
-                    if let Err(e) = pgq::insert_event(&c, CASCADE_QUEUE, "order", &data).await {
-                        tracing::info!("order_writer: {db} refuses writes ({e}): finding the root");
+                    let aid = ((order * 7919) % ACCOUNTS as u64) as i32 + 1;
+                    let tid = (order % 10) as i32 + 1;
+                    let bid = (order % 2) as i32 + 1;
+                    let delta = (order % 199) as i32 - 99;
+                    let r = c
+                        .batch_execute(&format!(
+                            "begin;
+                             update pgbench_accounts set abalance = abalance + {delta} where aid = {aid};
+                             update pgbench_tellers set tbalance = tbalance + {delta} where tid = {tid};
+                             update pgbench_branches set bbalance = bbalance + {delta} where bid = {bid};
+                             insert into pgbench_history (tid, bid, aid, delta, mtime)
+                                  values ({tid}, {bid}, {aid}, {delta}, now());
+                             commit;"
+                        ))
+                        .await;
+                    if let Err(e) = r {
+                        let _ = c.batch_execute("rollback").await;
+                        tracing::info!(
+                            "order_writer: {db} refuses writes ({}): finding the root",
+                            crate::db::describe(&e)
+                        );
                         order -= 1;
                         break;
                     }
                     let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
-                    ctx.report(|s| s.counters = vec![("orders".into(), n)]);
+                    ctx.report(|s| s.counters = vec![("transactions".into(), n)]);
                     tokio::select! {
                         _ = ctx.stop.cancelled() => break,
                         _ = tokio::time::sleep(pause) => {}
@@ -409,7 +446,18 @@ pub async fn start(rate: f64) -> Result<Demo> {
         s.loop_delay = Duration::from_millis(500);
         s.local_wm_publish_period = Duration::from_secs(5);
         s.global_wm_publish_period = Duration::from_secs(5);
-        supervisor.add(Arc::new(CascadeWorker::new(s, String::new(), db)));
+        let app = Arc::new(Londiste::new(
+            CASCADE_QUEUE,
+            &s.worker,
+            &s.db,
+            LondisteSettings {
+                parallel_copies: 2,
+                ..LondisteSettings::default()
+            },
+        ));
+        supervisor.add(Arc::new(
+            CascadeWorker::new(s, String::new(), db).with_applier(app),
+        ));
     }
     supervisor.add(Arc::new(OrderWriter {
         nodes,
@@ -458,7 +506,14 @@ async fn create_cascade(
                 .await?;
         }
         let connstr = cluster.connstr(db);
-        let a = Admin::new(CASCADE_QUEUE, &connstr, &format!("orders_{node}"));
+        let a = Admin::londiste(CASCADE_QUEUE, &connstr, &format!("orders_{node}"));
+        if kind.is_none() {
+            crate::db::connect(&connstr)
+                .await?
+                .batch_execute(CASCADE_SETUP)
+                .await
+                .context("creating the replicated tables")?;
+        }
         match kind {
             None => a.create_root(node, &connstr, false, &mut quiet).await,
             Some(kind) => {
@@ -483,6 +538,24 @@ async fn create_cascade(
             pgq::set_queue_config(&c, CASCADE_QUEUE, "ticker_max_lag", "500 milliseconds").await?;
             pgq::set_queue_config(&c, CASCADE_QUEUE, "ticker_idle_period", "5 seconds").await?;
         }
+        // Every node replicates the four tables: the branch creates them
+        // with their indexes, the leaf with the key only; both copy them
+        // once their workers run.
+        let tables: Vec<String> = ["branches", "tellers", "accounts", "history"]
+            .iter()
+            .map(|t| format!("public.pgbench_{t}"))
+            .collect();
+        let o = AddTableOptions {
+            create: kind.map(|k| k == NodeKind::Branch),
+            // The leaf copies from the nearest node that has the table in
+            // sync: the root, while the branch is still copying.
+            find_copy_node: kind == Some(NodeKind::Leaf),
+            lock_timeout: Duration::from_secs(10),
+            ..AddTableOptions::default()
+        };
+        ladmin::add_tables(&a, &tables, &o, &mut quiet)
+            .await
+            .with_context(|| format!("adding the tables on {node}"))?;
         nodes.push((db.to_string(), connstr));
     }
     Ok(nodes)

@@ -162,10 +162,10 @@ pub fn alerts_for(c: &CascadeView, alerts: &mut Vec<Alert>) {
 }
 
 /// Step reports of a running action, sent to the console as they happen.
-struct Updates {
-    action: Action,
-    out: UnboundedSender<Reply>,
-    refused: Option<Duration>,
+pub(crate) struct Updates {
+    pub(crate) action: Action,
+    pub(crate) out: UnboundedSender<Reply>,
+    pub(crate) refused: Option<Duration>,
 }
 
 impl Updates {

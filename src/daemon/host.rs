@@ -284,8 +284,34 @@ impl Host {
             }
         }
         self.read_cascades(&mut snap).await;
+        self.read_londiste(&mut snap).await;
         snap.logs = self.logs.tail(LOG_TAIL);
         snap
+    }
+
+    /// Every Londiste node of the deck's workers, read in parallel.
+    async fn read_londiste(&self, snap: &mut Snapshot) {
+        let jobs = super::tables::londiste_jobs(&self.supervisor);
+        if jobs.is_empty() {
+            return;
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, v) in jobs.into_iter().enumerate() {
+            let lag = snap
+                .workers
+                .iter()
+                .find(|w| w.name == v.settings.worker)
+                .and_then(|w| w.lag);
+            tasks.spawn(async move { (i, super::tables::read_node(&v, lag).await) });
+        }
+        let mut read = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(x) = r {
+                read.push(x);
+            }
+        }
+        read.sort_by_key(|(i, _)| *i);
+        snap.londiste = read.into_iter().map(|(_, v)| v).collect();
     }
 
     /// Every cascade of the deck's cascade workers, read in parallel.
@@ -449,7 +475,10 @@ impl Host {
             }
             Some(Ok((m, None))) => Ok(m),
             Some(Err(e)) => Err(e),
-            None => self.execute_inner(&action).await,
+            None => match super::tables::execute(&self.supervisor, &action, &out).await {
+                Some(r) => r,
+                None => self.execute_inner(&action).await,
+            },
         };
         let (ok, message) = match r {
             Ok(m) => (true, m),

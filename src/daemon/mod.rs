@@ -9,6 +9,7 @@ pub mod logging;
 pub mod pidfile;
 pub mod run;
 pub mod supervisor;
+pub mod tables;
 
 pub use supervisor::{
     Job, JobContext, JobError, JobFuture, JobStatus, Phase, Policy, ReloadReport, Supervisor,
