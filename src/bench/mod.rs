@@ -2,6 +2,7 @@
 //! figures with same-run ratios against the named baseline.
 
 mod cascade;
+mod londiste;
 mod pgbench;
 mod pgq;
 mod proc;
@@ -28,6 +29,9 @@ pub enum BenchCommand {
     /// Cascade: the branch's copy rate against a full-speed producer,
     /// switchover under load there and back, failover.
     Cascade(cascade::CascadeBenchArgs),
+    /// Londiste: initial copy (pgbench scale 20) against a COPY pipe and
+    /// native logical replication, steady-state lag, backlog drain.
+    Londiste(londiste::LondisteBenchArgs),
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
@@ -35,5 +39,6 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         BenchCommand::Pgq(a) => pgq::run(a).await,
         BenchCommand::Ticker(a) => ticker::run(a).await,
         BenchCommand::Cascade(a) => cascade::run(a).await,
+        BenchCommand::Londiste(a) => londiste::run(a).await,
     }
 }
