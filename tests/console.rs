@@ -131,6 +131,11 @@ fn console_in_a_real_terminal() {
     switchover(&t, "main", "replica");
     switchover(&t, "replica", "main");
 
+    // Tables: the demo's four pgbench tables, copied and `ok` on every node.
+    t.keys(&["6"]);
+    let s = t.wait_for("pgbench_history", Duration::from_secs(30));
+    assert!(s.contains("pgbench_accounts") && s.contains("ok"), "{s}");
+
     // Quit: asks, names the workers it will stop; then everything goes.
     t.keys(&["q"]);
     let s = t.wait_for("quit", Duration::from_secs(30));

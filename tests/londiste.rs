@@ -146,7 +146,7 @@ async fn tables_copy_and_replay_under_writes() {
     .unwrap();
 
     let stop = CancellationToken::new();
-    let tick = common::ticker_for(common::cluster(), &[&root.dbname], &stop);
+    let tick = common::ticker_for(common::cluster(), &[&root.dbname, &branch.dbname], &stop);
     let mut p = say();
     root.admin
         .create_root("root", &root.connstr, false, &mut p)
@@ -226,6 +226,31 @@ async fn tables_copy_and_replay_under_writes() {
     .unwrap();
     ladmin::wait_sync(&leaf.admin, &mut p).await.unwrap();
 
+    // DDL through EXECUTE while the writer runs: every node gets the new
+    // column at the same point of the stream, and later rows carry it.
+    let mut rcm = skydeck::db::connect(&root.connstr).await.unwrap();
+    let ran = skydeck::londiste::execute::execute_on_root(
+        &mut rcm,
+        Q,
+        &[(
+            "001_accounts_note.sql".to_string(),
+            "--*-- Local-Table: public.accounts\n\
+             alter table @public.accounts@ add column note text default 'n';\n"
+                .to_string(),
+        )],
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            ran[0],
+            skydeck::londiste::execute::FileOutcome::Executed { .. }
+        ),
+        "{ran:?}"
+    );
+    rc.batch_execute("update accounts set note = 'after ddl' where aid between 100 and 120")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     wstop.cancel();
     let txs = w.await.unwrap();
@@ -277,6 +302,44 @@ async fn tables_copy_and_replay_under_writes() {
     assert_eq!(bc.query_one(idx, &[]).await.unwrap().get::<_, i64>(0), 2);
     assert_eq!(lc.query_one(idx, &[]).await.unwrap().get::<_, i64>(0), 1);
 
+    // Switchover root -> branch and back: the tables stay equal, writes
+    // on the new root reach the leaf.
+    let mut quiet = |_: &str| {};
+    branch
+        .admin
+        .takeover(None, "root", &Default::default(), &mut quiet)
+        .await
+        .unwrap();
+    let bw = skydeck::db::connect(&branch.connstr).await.unwrap();
+    bw.batch_execute("insert into accounts values (-5, 5, 5, 'on the new root', 'x'); update accounts set abalance = 77 where aid = 9;")
+        .await
+        .unwrap();
+    tick_after_writes(&bw).await;
+    leaf.admin.wait_for(true, &mut p).await.unwrap();
+    root.admin
+        .takeover(None, "branch", &Default::default(), &mut quiet)
+        .await
+        .unwrap();
+    rc.batch_execute("delete from accounts where aid = -5")
+        .await
+        .unwrap();
+    tick_after_writes(&rc).await;
+    leaf.admin.wait_for(true, &mut p).await.unwrap();
+    for (table, order) in [
+        ("public.accounts", "aid"),
+        ("\"Odd Schema\".\"Mixed \"\"Tbl\"\"\"", "id"),
+    ] {
+        let want = checksum(&root.connstr, table, order).await;
+        for d in [&branch, &leaf] {
+            let got = checksum(&d.connstr, table, order).await;
+            assert_eq!(
+                got, want,
+                "{table} on {} differs after the switchovers",
+                d.name
+            );
+        }
+    }
+
     // compare sees a damaged table; repair fixes exactly that.
     let cmp = compare::compare(&leaf.admin, &[], Duration::from_secs(10), false, &mut p)
         .await
@@ -287,7 +350,7 @@ async fn tables_copy_and_replay_under_writes() {
         "begin; set local session_replication_role = replica;
          delete from accounts where aid = 7;
          update accounts set filler = 'damaged' where aid = 8;
-         insert into accounts values (-1, 0, 0, 'extra');
+         insert into accounts values (-1, 0, 0, 'extra', 'n');
          commit;",
     )
     .await
@@ -385,4 +448,234 @@ async fn tick_after_writes(root: &tokio_postgres::Client) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+async fn wait_until(c: &tokio_postgres::Client, what: &str, sql: &str) {
+    let t0 = std::time::Instant::now();
+    loop {
+        let ok: bool = c.query_one(sql, &[]).await.unwrap().get(0);
+        if ok {
+            return;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sequences, foreign keys and the add-table options that change where and
+/// how rows land: --dest-table, --expect-sync, --skip-truncate,
+/// --no-triggers; remove-table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sequences_fkeys_and_table_options() {
+    let root = db("oroot").await;
+    let leaf = db("oleaf").await;
+    let rc = skydeck::db::connect(&root.connstr).await.unwrap();
+    let ddl = "create table parent (id int primary key, name text);
+               create table child (id int primary key, pid int references parent, v text);
+               create table renamed (id int primary key, v text);
+               create table presynced (id int primary key, v text);
+               create table kept (id int primary key, v text);
+               create sequence ids;";
+    rc.batch_execute(ddl).await.unwrap();
+    rc.batch_execute(
+        "insert into parent select i, 'p' || i from generate_series(1, 100) i;
+         insert into child select i, 1 + i % 100, 'c' from generate_series(1, 1000) i;
+         insert into renamed values (1, 'a'), (2, 'b');
+         insert into kept values (1, 'from root');",
+    )
+    .await
+    .unwrap();
+    let lc = skydeck::db::connect(&leaf.connstr).await.unwrap();
+    lc.batch_execute(ddl).await.unwrap();
+    lc.batch_execute(
+        "create table renamed_here (id int primary key, v text);
+         insert into kept values (99, 'leaf only');",
+    )
+    .await
+    .unwrap();
+    let stop = CancellationToken::new();
+    let tick = common::ticker_for(common::cluster(), &[&root.dbname], &stop);
+    let mut p = say();
+    root.admin
+        .create_root("oroot", &root.connstr, false, &mut p)
+        .await
+        .unwrap();
+    leaf.admin
+        .create_subscriber(
+            NodeKind::Leaf,
+            "oleaf",
+            &leaf.connstr,
+            &root.connstr,
+            None,
+            None,
+            false,
+            &mut p,
+        )
+        .await
+        .unwrap();
+    let sup = Supervisor::new(Policy::default());
+    sup.add(worker(&root));
+    sup.add(worker(&leaf));
+    let o = |f: &dyn Fn(&mut AddTableOptions)| {
+        let mut o = AddTableOptions {
+            lock_timeout: Duration::from_secs(10),
+            ..Default::default()
+        };
+        f(&mut o);
+        o
+    };
+    ladmin::add_tables(&root.admin, &[], &o(&|o| o.all = true), &mut p)
+        .await
+        .unwrap();
+    ladmin::add_seqs(&root.admin, &["ids".into()], false, false, false, &mut p)
+        .await
+        .unwrap();
+    // Leaf: FK-linked tables copied (their FK dropped meanwhile), one table
+    // into another name, one declared in sync, one kept as it is.
+    ladmin::add_tables(
+        &leaf.admin,
+        &["parent".into(), "child".into()],
+        &o(&|_| {}),
+        &mut p,
+    )
+    .await
+    .unwrap();
+    ladmin::add_tables(
+        &leaf.admin,
+        &["renamed".into()],
+        &o(&|o| o.dest_table = Some("renamed_here".into())),
+        &mut p,
+    )
+    .await
+    .unwrap();
+    ladmin::add_tables(
+        &leaf.admin,
+        &["presynced".into()],
+        &o(&|o| o.expect_sync = true),
+        &mut p,
+    )
+    .await
+    .unwrap();
+    ladmin::add_tables(
+        &leaf.admin,
+        &["kept".into()],
+        &o(&|o| {
+            o.skip_truncate = true;
+            o.no_triggers = true
+        }),
+        &mut p,
+    )
+    .await
+    .unwrap();
+    let e = ladmin::add_tables(
+        &leaf.admin,
+        &["renamed".into(), "kept".into()],
+        &o(&|o| o.dest_table = Some("x".into())),
+        &mut p,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("--dest-table needs exactly one table"),
+        "{e}"
+    );
+    let e = ladmin::add_tables(&leaf.admin, &["nosuch".into()], &o(&|_| {}), &mut p)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("table public.nosuch not found"),
+        "{e}"
+    );
+    // presynced starts ok: no copy.
+    let st = sql::tables(&lc, Q).await.unwrap();
+    let pre = st
+        .iter()
+        .find(|t| t.table_name == "public.presynced")
+        .unwrap();
+    assert_eq!(pre.merge_state, MergeState::Ok);
+    ladmin::add_seqs(&leaf.admin, &["ids".into()], false, false, false, &mut p)
+        .await
+        .unwrap();
+    ladmin::wait_sync(&leaf.admin, &mut p).await.unwrap();
+
+    rc.batch_execute(
+        "insert into parent values (101, 'new'); insert into child values (1001, 101, 'new');
+         insert into renamed values (3, 'c'); insert into presynced values (1, 'after');
+         update kept set v = 'changed' where id = 1;
+         select nextval('ids') from generate_series(1, 5);",
+    )
+    .await
+    .unwrap();
+    tick_after_writes(&rc).await;
+    leaf.admin.wait_for(true, &mut p).await.unwrap();
+    for (t, want) in [
+        ("parent", 101i64),
+        ("child", 1001),
+        ("renamed_here", 3),
+        ("presynced", 1),
+        ("kept", 2),
+    ] {
+        let n: i64 = lc
+            .query_one(&format!("select count(*) from {t}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, want, "{t} on the leaf");
+    }
+    let kept: String = lc
+        .query_one("select v from kept where id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, "changed");
+    // The foreign key is back once both sides are in sync.
+    wait_until(
+        &lc,
+        "child's foreign key restored",
+        "select count(*) = 1 from pg_constraint where conrelid = 'child'::regclass and contype = 'f' \
+           and convalidated",
+    )
+    .await;
+    let pending: i64 = lc
+        .query_one("select count(*) from londiste.pending_fkeys", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 0);
+    // The sequence: the root publishes ahead, the leaf's is moved forward.
+    wait_until(
+        &lc,
+        "leaf sequence ahead of the root's",
+        "select last_value >= 5 from ids",
+    )
+    .await;
+    let seqs = sql::seqs(&lc, Q).await.unwrap();
+    assert!(
+        seqs.iter().any(|s| s.seq_name == "public.ids" && s.local),
+        "{seqs:?}"
+    );
+    // A leaf refuses local writes to replicated tables (deny trigger).
+    let denied = lc
+        .batch_execute("insert into parent values (500, 'local')")
+        .await;
+    assert!(
+        denied.is_err(),
+        "the leaf accepted a write to a replicated table"
+    );
+    // remove-table: no longer replicated, triggers gone, rows kept.
+    ladmin::remove_tables(&leaf.admin, &["parent".into()], false, &mut p)
+        .await
+        .unwrap();
+    lc.batch_execute("insert into parent values (500, 'local now')")
+        .await
+        .unwrap();
+    let st = sql::tables(&lc, Q).await.unwrap();
+    assert!(!st
+        .iter()
+        .any(|t| t.table_name == "public.parent" && t.local));
+
+    sup.shutdown(Duration::from_secs(10)).await;
+    stop.cancel();
+    let _ = tick.await;
 }

@@ -56,6 +56,10 @@ pub struct LondisteBenchArgs {
     /// Seconds of pgbench while apply is paused (backlog measurement).
     #[arg(long, default_value_t = 30)]
     pub backlog_seconds: u64,
+    /// The source queue's `ticker_max_lag` in milliseconds (the longest a
+    /// change waits for a tick); the ticker checks every tenth of it.
+    #[arg(long, default_value_t = 100)]
+    pub ticker_max_lag_ms: u64,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -72,6 +76,7 @@ pub struct Steady {
 #[derive(Debug, Serialize, Default)]
 pub struct Report {
     pub scale: u32,
+    pub ticker_max_lag_ms: u64,
     pub copy_skydeck_s: f64,
     pub copy_pipe_s: f64,
     pub copy_native_s: f64,
@@ -126,11 +131,13 @@ async fn source_data(cl: &Cl, connstr: &str, db: &str, scale: u32) -> Result<()>
     c.batch_execute(
         "alter table pgbench_history add column hid bigserial primary key;
          create table bench_hb (id int primary key, ts timestamptz not null);
-         insert into bench_hb values (1, clock_timestamp());
-         vacuum analyze;",
+         insert into bench_hb values (1, clock_timestamp());",
     )
     .await
     .context("preparing the source tables")?;
+    c.batch_execute("vacuum analyze")
+        .await
+        .context("vacuum analyze")?;
     Ok(())
 }
 
@@ -191,6 +198,7 @@ async fn copy_pipe(src: &Cl, src_db: &str, dst: &Cl, dst_db: &str, src_conn: &st
 fn ticker(
     cl: &LocalCluster,
     db: &str,
+    period: Duration,
     stop: &CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let base = format!(
@@ -202,6 +210,7 @@ fn ticker(
         base_connstr: base.clone(),
         initial_database: "postgres".into(),
         database_list: vec![db.into()],
+        ticker_period: period,
         ..crate::ticker::Settings::default()
     };
     let backend = crate::ticker::PgBackend::new(&base, "postgres").map_err(anyhow::Error::msg)?;
@@ -359,6 +368,7 @@ async fn md5_accounts(connstr: &str) -> Result<String> {
 pub async fn run(a: LondisteBenchArgs) -> Result<()> {
     let mut rep = Report {
         scale: a.scale,
+        ticker_max_lag_ms: a.ticker_max_lag_ms,
         ..Default::default()
     };
     eprintln!("bench londiste: 4 clusters, pgbench scale {} …", a.scale);
@@ -399,7 +409,22 @@ pub async fn run(a: LondisteBenchArgs) -> Result<()> {
         )
         .await?;
     let stop = CancellationToken::new();
-    let tick = ticker(&lroot.cluster, "src", &stop)?;
+    {
+        let c = crate::db::connect(&lsrc_conn).await?;
+        crate::pgq::set_queue_config(
+            &c,
+            Q,
+            "ticker_max_lag",
+            &format!("{} milliseconds", a.ticker_max_lag_ms),
+        )
+        .await?;
+    }
+    let tick = ticker(
+        &lroot.cluster,
+        "src",
+        Duration::from_millis((a.ticker_max_lag_ms / 10).max(10)),
+        &stop,
+    )?;
     let sup = Supervisor::new(Policy::default());
     sup.add(worker("root", &lsrc_conn));
     sup.add(worker("leaf", &ldst_conn));
@@ -578,5 +603,9 @@ pub async fn run(a: LondisteBenchArgs) -> Result<()> {
         String::new(),
     ]);
     print!("{}", t.render());
+    println!(
+        "skydeck's source queue ticks at least every {} ms (ticker_max_lag); lag is read every 0.5 s",
+        a.ticker_max_lag_ms
+    );
     Ok(())
 }

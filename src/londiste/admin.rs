@@ -167,6 +167,8 @@ async fn table_exists(c: &impl GenericClient, name: &str) -> Result<bool> {
 /// primary key; `full` adds defaults, check/unique/exclusion constraints
 /// and indexes.
 pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Result<String> {
+    // By regclass: the provider need not have the londiste schema.
+    let src_q = quote_fqname(src);
     let cols = prov
         .query(
             "select quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) \
@@ -174,9 +176,9 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
                     || case when $2 and d.adbin is not null and a.attgenerated = '' \
                             then ' default ' || pg_get_expr(d.adbin, d.adrelid) else '' end \
                from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum \
-              where a.attrelid = londiste.find_table_oid($1) and a.attnum > 0 and not a.attisdropped \
+              where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped \
               order by a.attnum",
-            &[&src, &full],
+            &[&src_q, &full],
         )
         .await
         .map_err(|e| DbError::query(format!("reading the structure of {src}: {}", describe(&e)), e))?;
@@ -196,11 +198,16 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
         for r in prov
             .query(
                 "select pg_get_serial_sequence($1, a.attname) from pg_attribute a \
-                  where a.attrelid = londiste.find_table_oid($2) and a.attnum > 0 and not a.attisdropped",
-                &[&quote_fqname(src), &src],
+                  where a.attrelid = to_regclass($2) and a.attnum > 0 and not a.attisdropped",
+                &[&src_q, &src_q],
             )
             .await
-            .map_err(|e| DbError::query(format!("reading the sequences of {src}: {}", describe(&e)), e))?
+            .map_err(|e| {
+                DbError::query(
+                    format!("reading the sequences of {src}: {}", describe(&e)),
+                    e,
+                )
+            })?
         {
             if let Some(seq) = r.get::<_, Option<String>>(0) {
                 sql.push_str(&format!("create sequence if not exists {seq};\n"));
@@ -215,9 +222,9 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
     for r in prov
         .query(
             "select quote_ident(conname), pg_get_constraintdef(oid) from pg_constraint \
-              where conrelid = londiste.find_table_oid($1) and strpos($2, contype::text) > 0 \
+              where conrelid = to_regclass($1) and strpos($2, contype::text) > 0 \
               order by contype, conname",
-            &[&src, &kinds],
+            &[&src_q, &kinds],
         )
         .await
         .map_err(|e| DbError::query(format!("reading constraints of {src}: {}", describe(&e)), e))?
@@ -229,17 +236,16 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
         for r in prov
             .query(
                 "select pg_get_indexdef(i.indexrelid) from pg_index i \
-                  where i.indrelid = londiste.find_table_oid($1) \
+                  where i.indrelid = to_regclass($1) \
                     and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid) \
                   order by i.indexrelid",
-                &[&src],
+                &[&src_q],
             )
             .await
             .map_err(|e| DbError::query(format!("reading indexes of {src}: {}", describe(&e)), e))?
         {
             // The definition names the source table: point it at dest.
             let def: String = r.get(0);
-            let src_q = quote_fqname(src);
             let Some(at) = def
                 .find(&format!(" ON {src_q} "))
                 .or_else(|| def.find(&format!(" ON ONLY {src_q} ")))

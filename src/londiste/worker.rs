@@ -86,6 +86,10 @@ pub struct CopyState {
     pub progress: Arc<CopyProgress>,
     /// The last error of the table's copy, until it succeeds.
     pub error: Option<String>,
+    /// When it last failed, and how many times in a row: a failing copy is
+    /// retried with a growing pause (1 s, 2 s, 4 s … up to a minute).
+    pub failed_at: Option<std::time::Instant>,
+    pub failures: u32,
 }
 
 /// What the console sees of a Londiste worker (through the cascade
@@ -151,13 +155,19 @@ impl Londiste {
     fn spawn_copy(&self, p: &Prepare<'_>, t: &TableInfo, source_loc: String) {
         let wake = Arc::new(Notify::new());
         let progress = Arc::new(CopyProgress::default());
-        self.copies.lock().expect("copies lock").insert(
-            t.table_name.clone(),
-            CopyState {
-                progress: progress.clone(),
-                error: None,
-            },
-        );
+        {
+            let mut copies = self.copies.lock().expect("copies lock");
+            let prev = copies.remove(&t.table_name);
+            copies.insert(
+                t.table_name.clone(),
+                CopyState {
+                    progress: progress.clone(),
+                    error: prev.as_ref().and_then(|p| p.error.clone()),
+                    failed_at: prev.as_ref().and_then(|p| p.failed_at),
+                    failures: prev.map(|p| p.failures).unwrap_or(0),
+                },
+            );
+        }
         let job = CopyJob {
             queue: self.queue.clone(),
             worker: self.worker.clone(),
@@ -180,6 +190,8 @@ impl Londiste {
                 tracing::error!("{e}");
                 if let Some(c) = copies.lock().expect("copies lock").get_mut(&table) {
                     c.error = Some(e.clone());
+                    c.failed_at = Some(std::time::Instant::now());
+                    c.failures = c.failures.saturating_add(1);
                 }
             }
             r
@@ -200,7 +212,7 @@ impl Londiste {
         for t in &local {
             if let MergeState::DoSync(_) = t.merge_state {
                 wait = true;
-                if !self.task_running(&t.table_name) {
+                if !self.task_running(&t.table_name) && !self.failed_recently(&t.table_name) {
                     if let Some(loc) = self.resume_source(&p, t).await? {
                         self.spawn_copy(&p, t, loc);
                     }
@@ -229,7 +241,8 @@ impl Londiste {
                             self.queue,
                             t.table_name
                         );
-                        if !self.task_running(&t.table_name) {
+                        if !self.task_running(&t.table_name) && !self.failed_recently(&t.table_name)
+                        {
                             if let Some(loc) = self.resume_source(&p, t).await? {
                                 self.spawn_copy(&p, t, loc);
                             }
@@ -245,7 +258,7 @@ impl Londiste {
         for t in &local {
             if t.merge_state.is_copying() {
                 copying += 1;
-                if !self.task_running(&t.table_name) {
+                if !self.task_running(&t.table_name) && !self.failed_recently(&t.table_name) {
                     // A copy in progress goes on from where it copied.
                     let loc = match t.merge_state {
                         MergeState::InCopy => self.copy_source(&p, t).await?,
@@ -340,8 +353,20 @@ impl Londiste {
         Ok(Ready::Go)
     }
 
-    fn failed_recently(&self, _table: &str) -> bool {
-        false
+    /// A copy that failed waits before it is tried again.
+    fn failed_recently(&self, table: &str) -> bool {
+        let copies = self.copies.lock().expect("copies lock");
+        let Some(c) = copies.get(table) else {
+            return false;
+        };
+        match c.failed_at {
+            None => false,
+            Some(at) => {
+                let wait = Duration::from_secs(1u64 << c.failures.saturating_sub(1).min(6))
+                    .min(Duration::from_secs(60));
+                at.elapsed() < wait
+            }
+        }
     }
 
     /// Where a table is copied from: its `copy_node`, the nearest node up
@@ -824,6 +849,8 @@ impl CopyJob {
                             .get_mut(&self.table)
                         {
                             c.error = None;
+                            c.failed_at = None;
+                            c.failures = 0;
                         }
                         return Ok(());
                     }
