@@ -655,6 +655,40 @@ async fn sequences_fkeys_and_table_options() {
         seqs.iter().any(|s| s.seq_name == "public.ids" && s.local),
         "{seqs:?}"
     );
+    // A leaf that fell behind catches up in merged batches: paused while
+    // 30 ticks pile up, it needs far fewer batches than ticks.
+    let batches = |sup: &Supervisor| {
+        sup.statuses()
+            .into_iter()
+            .find(|s| s.name == "oleaf_worker")
+            .and_then(|s| s.counters.into_iter().find(|(k, _)| k == "batches"))
+            .map(|(_, v)| v)
+            .unwrap_or(0)
+    };
+    leaf.admin.pause(None, None, true, &mut p).await.unwrap();
+    let before = batches(&sup);
+    for i in 0..30 {
+        rc.execute(
+            "insert into presynced values ($1, 'backlog')",
+            &[&(100 + i)],
+        )
+        .await
+        .unwrap();
+        tick_after_writes(&rc).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    leaf.admin.pause(None, None, false, &mut p).await.unwrap();
+    leaf.admin.wait_for(true, &mut p).await.unwrap();
+    let n: i64 = lc
+        .query_one("select count(*) from presynced where v = 'backlog'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 30);
+    let used = batches(&sup) - before;
+    eprintln!("backlog of 30 ticks applied in {used} batch(es)");
+    assert!(used < 15, "30 ticks of backlog took {used} batches");
+
     // A leaf refuses local writes to replicated tables (deny trigger).
     let denied = lc
         .batch_execute("insert into parent values (500, 'local')")

@@ -268,7 +268,16 @@ struct Worker<'a> {
     applier: Option<Arc<dyn Applier>>,
     /// Why the provider cannot be reached, while it cannot.
     provider_down: Option<String>,
+    /// The last batch ended more than [`BEHIND`] ago.
+    behind: bool,
 }
+
+/// A leaf further behind than this merges ticks into bigger batches …
+const BEHIND: Duration = Duration::from_secs(1);
+/// … of about this many events …
+const MERGE_EVENTS: i32 = 20_000;
+/// … or this much tick time.
+const MERGE_SPAN: Duration = Duration::from_secs(2);
 
 fn retry<E: std::fmt::Display>(e: E) -> JobError {
     JobError::Retry(e.to_string())
@@ -300,6 +309,7 @@ impl<'a> Worker<'a> {
             counters: Counters::default(),
             applier: None,
             provider_down: None,
+            behind: false,
         })
     }
 
@@ -517,8 +527,24 @@ impl<'a> Worker<'a> {
         info: &NodeInfo,
         role: Role,
     ) -> Result<bool, JobError> {
+        let behind = self.behind;
         let source = self.source(st).await?;
-        let Some(batch) = source.open_batch().await.map_err(retry)? else {
+        // A leaf that is behind takes several ticks per batch (nothing
+        // below it needs the ticks one by one): fewer, bigger batches.
+        let merged = if role == Role::Leaf && behind {
+            source
+                .open_batch_merged(MERGE_EVENTS, MERGE_SPAN)
+                .await
+                .map_err(retry)?
+        } else {
+            None
+        };
+        let opened = match merged {
+            Some(b) => Some(b),
+            None => source.open_batch().await.map_err(retry)?,
+        };
+        let Some(batch) = opened else {
+            self.behind = false;
             self.publish_local_wm(info, None).await?;
             return Ok(false);
         };
@@ -577,6 +603,7 @@ impl<'a> Worker<'a> {
         let lag = std::time::SystemTime::now()
             .duration_since(batch.cur_tick_time)
             .unwrap_or_default();
+        self.behind = lag > BEHIND;
         let c = &self.counters;
         let counters = vec![
             ("batches".to_string(), c.batches),

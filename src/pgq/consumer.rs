@@ -298,6 +298,30 @@ impl Consumer {
         self.next_batch_on(&self.client).await
     }
 
+    /// Like [`Consumer::open_batch`], but merging ticks until the batch
+    /// holds `min_count` events or spans `min_interval` (a consumer that is
+    /// behind catches up in fewer, bigger batches). `None` when no tick is
+    /// far enough yet: open a plain batch then.
+    pub async fn open_batch_merged(
+        &self,
+        min_count: i32,
+        min_interval: Duration,
+    ) -> Result<Option<BatchInfo>> {
+        let cfg = ConsumerConfig {
+            min_count: Some(min_count),
+            min_interval: Some(min_interval),
+            ..self.cfg.clone()
+        };
+        ConsumerRef {
+            queue: &self.queue,
+            name: &self.name,
+            cfg: &cfg,
+            stmts: &self.stmts,
+        }
+        .next_batch(&self.client)
+        .await
+    }
+
     /// All events of an open batch.
     pub async fn batch_events(&self, c: &impl GenericClient, batch_id: i64) -> Result<Vec<Event>> {
         let rows = c
