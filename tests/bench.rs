@@ -271,3 +271,37 @@ fn bench_cascade_smallest_run_reports_figures() {
     }
     assert!(v["switchover_writes_refused_ms"].as_f64().is_some(), "{v}");
 }
+
+#[test]
+fn bench_londiste_smallest_run_reports_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args([
+            "bench",
+            "londiste",
+            "--scale",
+            "1",
+            "--seconds",
+            "2",
+            "--backlog-seconds",
+            "2",
+            "--json",
+        ])
+        .output()
+        .expect("run skydeck bench londiste");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench londiste failed:\n{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    for k in [
+        "copy_skydeck_s",
+        "copy_pipe_s",
+        "copy_native_s",
+        "backlog_skydeck_ev_per_sec",
+        "backlog_native_ev_per_sec",
+    ] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+    for s in ["steady_skydeck", "steady_native"] {
+        assert!(v[s]["tps"].as_f64().unwrap() > 0.0, "{s}: {v}");
+    }
+    assert_eq!(v["data_equal"], true, "{v}");
+}
