@@ -64,8 +64,12 @@ pub enum Command {
     /// PgQ queue administration, producing and consuming (qadmin's
     /// non-interactive half).
     Pgq(pgq::PgqArgs),
-    /// Londiste: cascade administration for a Londiste job (create-root,
-    /// create-branch, create-leaf, members, status, takeover …).
+    /// Londiste: replicated tables and sequences (add-table, compare, repair,
+    /// execute …) and the cascade commands (create-root, status, takeover …)
+    ///
+    /// The original's rename-node, check and fkeys were broken stubs and are
+    /// left out (foreign keys are dropped and restored around copies by the
+    /// worker).
     Londiste(londiste::LondisteArgs),
     /// Cascaded queues without Londiste (the original's setadm): the same
     /// commands.
