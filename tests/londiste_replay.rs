@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use skydeck::londiste::replay::{Replay, ReplayError, TableTarget};
 use skydeck::pgq::{self, Event};
@@ -1134,55 +1133,4 @@ async fn many_updates_of_few_rows_merge_into_few_statements() {
     assert_eq!(st.merged_away - before.merged_away, 3000 - 30);
     assert_eq!(st.updated - before.updated, 30);
     assert_eq!(st.fallbacks, 0);
-}
-
-// ---------------------------------------------------------------- speed
-
-/// Not a check: prints rows/s for 100 000 inserts and 100 000 updates
-/// (`cargo test --test londiste_replay -- --ignored --nocapture`).
-#[tokio::test]
-#[ignore]
-async fn throughput_100k() {
-    let mut env = env("replay_speed").await;
-    env.dst
-        .batch_execute(
-            "create table big (id bigint primary key, v text, n numeric, ts timestamptz, flag bool)",
-        )
-        .await
-        .unwrap();
-    let target = TableTarget::new("public.big");
-    let n = 100_000i64;
-    let make = |i: i64, ty: &str, v: &str| Event {
-        ev_id: i,
-        ev_time: std::time::UNIX_EPOCH,
-        ev_txid: 1,
-        ev_retry: None,
-        ev_type: Some(ty.to_string()),
-        ev_data: Some(format!(
-            "id={i}&v={v}+{i}&n={}.25&ts=2024-01-01+12%3a00%3a00%2b00&flag=t",
-            i % 1000
-        )),
-        ev_extra1: Some("public.big".into()),
-        ev_extra2: None,
-        ev_extra3: None,
-        ev_extra4: None,
-    };
-    for (label, ty, v) in [("inserts", "I:id", "row"), ("updates", "U:id", "changed")] {
-        let events: Vec<Event> = (0..n).map(|i| make(i, ty, v)).collect();
-        let mut replay = Replay::new(&env.queue);
-        let t0 = Instant::now();
-        for ev in &events {
-            replay.push(&target, 1, ev).unwrap();
-        }
-        let pushed = t0.elapsed();
-        env.flush(&mut replay).await.unwrap();
-        let total = t0.elapsed();
-        eprintln!(
-            "{n} {label}: push {:.2}s, total {:.2}s, {:.0} rows/s ({:?})",
-            pushed.as_secs_f64(),
-            total.as_secs_f64(),
-            n as f64 / total.as_secs_f64(),
-            replay.stats()
-        );
-    }
 }

@@ -357,7 +357,7 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
                 return print_json(&out);
             }
             for o in out {
-                println!("{o:?}");
+                println!("{o}");
             }
         }
         LondisteCommand::ShowHandlers { names } => {

@@ -241,19 +241,10 @@ pub async fn execute(
                 )
                 .await
                 .map_err(|err| err.to_string())?;
-                use crate::londiste::execute::FileOutcome;
-                Ok(match r.first() {
-                    Some(FileOutcome::Executed { statements, .. }) => {
-                        format!("{name}: executed on the root ({statements} statement(s)), on its way down the cascade")
-                    }
-                    Some(FileOutcome::AlreadyApplied { .. }) => {
-                        format!("{name}: already applied, skipped")
-                    }
-                    Some(FileOutcome::Skipped { .. }) => {
-                        format!("{name}: not for the root's tables; sent down the cascade")
-                    }
-                    None => format!("{name}: nothing to do"),
-                })
+                Ok(r
+                    .first()
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| format!("{name}: nothing to do")))
             }
             .await
         }

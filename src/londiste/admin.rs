@@ -119,12 +119,11 @@ fn expand(args: &[String], candidates: &[String], force: bool) -> Result<Vec<Str
 }
 
 /// The provider's connection (non-root nodes).
-async fn provider(admin: &Admin, info: &NodeInfo) -> Result<Client> {
+async fn provider(info: &NodeInfo) -> Result<Client> {
     let loc = info
         .provider_location
         .as_deref()
         .ok_or_else(|| state(format!("node {} has no provider location", info.node_name)))?;
-    let _ = admin;
     Ok(crate::db::connect(loc).await?)
 }
 
@@ -284,7 +283,7 @@ pub async fn add_tables(
     let prov = if info.is_root() {
         None
     } else {
-        Some(provider(admin, &info).await?)
+        Some(provider(&info).await?)
     };
     let provider_tables = match &prov {
         Some(c) => Some(sync_global_tables(admin, &local, c, p).await?),
@@ -564,7 +563,7 @@ pub async fn add_seqs(
     let prov = if info.is_root() {
         None
     } else {
-        Some(provider(admin, &info).await?)
+        Some(provider(&info).await?)
     };
     if let Some(prov) = &prov {
         let theirs = sql::seqs(prov, &admin.queue).await?;
@@ -653,7 +652,7 @@ pub async fn resync(
             .collect::<Vec<_>>(),
         false,
     )?;
-    let prov = provider(admin, &info).await?;
+    let prov = provider(&info).await?;
     let theirs = sql::tables(&prov, &admin.queue).await?;
     for n in names {
         let t = ours
@@ -720,13 +719,6 @@ pub async fn wait_sync(admin: &Admin, p: &mut dyn Progress) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Is `info` the root? (for commands that only run there)
-pub async fn node_info(admin: &Admin) -> Result<(Client, NodeInfo)> {
-    let c = admin.local().await?;
-    let i = admin.local_node(&c).await?;
-    Ok((c, i))
 }
 
 #[cfg(test)]

@@ -841,6 +841,20 @@ pub enum FileOutcome {
     Skipped { file: String },
 }
 
+impl std::fmt::Display for FileOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileOutcome::Executed { file, statements } => {
+                write!(f, "{file}: executed ({statements} statement(s))")
+            }
+            FileOutcome::AlreadyApplied { file } => write!(f, "{file}: already applied, skipped"),
+            FileOutcome::Skipped { file } => {
+                write!(f, "{file}: not for this node's tables, skipped")
+            }
+        }
+    }
+}
+
 /// `londiste.execute_start` → (ret_code, ret_note).
 async fn execute_start(
     c: &impl GenericClient,

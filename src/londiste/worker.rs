@@ -500,7 +500,7 @@ impl Londiste {
                     replay.invalidate();
                 }
                 _ if is_row_event(ty) => {
-                    let name = fq(ev.ev_extra1.as_deref().unwrap_or(""));
+                    let name = super::admin::fqname(ev.ev_extra1.as_deref().unwrap_or(""));
                     let Some(t) = tables.get(&name) else {
                         continue;
                     };
@@ -585,15 +585,6 @@ fn is_row_event(ty: &str) -> bool {
         || ty.starts_with("U:")
         || ty.starts_with("D:")
         || ty.starts_with('{')
-}
-
-/// `schema.table`, schema defaulting to public (as table_info stores it).
-fn fq(name: &str) -> String {
-    if name.contains('.') {
-        name.to_string()
-    } else {
-        format!("public.{name}")
-    }
 }
 
 /// Where a table's events go, by its handler; `None`: the handler keeps
@@ -1017,7 +1008,9 @@ impl CopyJob {
         let mut replay = Replay::new(&self.queue);
         for ev in &events {
             let ty = ev.ev_type.as_deref().unwrap_or("");
-            if !is_row_event(ty) || fq(ev.ev_extra1.as_deref().unwrap_or("")) != self.table {
+            if !is_row_event(ty)
+                || super::admin::fqname(ev.ev_extra1.as_deref().unwrap_or("")) != self.table
+            {
                 continue;
             }
             if snapshot.visible(ev.ev_txid) {
