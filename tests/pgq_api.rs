@@ -572,3 +572,54 @@ async fn server_errors_keep_their_text() {
         "{err}"
     );
 }
+
+/// `batch_events_where`: a batch's events filtered on the server (what a
+/// Londiste leaf with local_only fetches), in event order.
+#[tokio::test]
+async fn filtered_batch_events() {
+    let db = common::installed_db("api_filter").await;
+    let c = db.connect().await;
+    queue_with_zero_thresholds(&c, "fq").await;
+    let consumer = Consumer::new(db.connect().await, "fq", "f", ConsumerConfig::default())
+        .await
+        .unwrap();
+    consumer.register().await.unwrap();
+    for (i, t) in ["public.a", "public.b", "pgq.x", "public.a", "public.c"]
+        .iter()
+        .enumerate()
+    {
+        pgq::insert_event_ex(
+            &c,
+            "fq",
+            &NewEvent::new("I:id", format!("id={i}")).extra1(*t),
+        )
+        .await
+        .unwrap();
+    }
+    pgq::ticker(&c, "fq").await.unwrap();
+    let b = consumer.open_batch().await.unwrap().expect("a batch");
+    let got = consumer
+        .batch_events_where(
+            consumer.client(),
+            b.batch_id,
+            "ev_extra1 in ('public.a', 'public.c')",
+        )
+        .await
+        .unwrap();
+    let data: Vec<&str> = got.iter().map(|e| e.ev_data.as_deref().unwrap()).collect();
+    assert_eq!(data, ["id=0", "id=3", "id=4"]);
+    assert_eq!(
+        consumer
+            .batch_events(consumer.client(), b.batch_id)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    let e = consumer
+        .batch_events_where(consumer.client(), b.batch_id, "no_such_column = 1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no_such_column"), "{e}");
+}

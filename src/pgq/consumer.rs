@@ -331,6 +331,32 @@ impl Consumer {
         Ok(rows.iter().map(Event::from_row).collect())
     }
 
+    /// The events of an open batch that match `extra_where` (an SQL
+    /// condition on the event columns, as `get_batch_cursor` takes it):
+    /// filtered on the server, so the rest never travels.
+    pub async fn batch_events_where(
+        &self,
+        c: &impl GenericClient,
+        batch_id: i64,
+        extra_where: &str,
+    ) -> Result<Vec<Event>> {
+        let ctx = || self.ctx(&format!("filtered events of batch {batch_id}"));
+        let sql: String = c
+            .query_one("select pgq.batch_event_sql($1)", &[&batch_id])
+            .await
+            .map_err(|e| DbError::query(ctx(), e))?
+            .get(0);
+        let sql = format!(
+            "select {EVENT_COLUMNS} from ({}) _evs where {extra_where} order by 1",
+            sql.trim_end().trim_end_matches(" order by 1")
+        );
+        let rows = c
+            .query(&sql, &[])
+            .await
+            .map_err(|e| DbError::query(ctx(), e))?;
+        Ok(rows.iter().map(Event::from_row).collect())
+    }
+
     /// Postpone one event of an open batch by `secs` seconds.
     pub async fn event_retry(
         &self,

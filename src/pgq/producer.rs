@@ -87,6 +87,19 @@ pub async fn insert_event_ex(c: &impl GenericClient, queue: &str, ev: &NewEvent)
     Ok(r.get(0))
 }
 
+/// The columns a new event is written with (its id from the sequence).
+const NEW_EVENT_COLUMNS: &str =
+    "ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4";
+const NEW_EVENT_TYPES: [Type; 7] = [
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+
 /// Insert many events with one binary `COPY` into the queue's current
 /// event table, inside the caller's transaction (the table name is only
 /// valid until it commits: rotation may switch tables). Event ids come
@@ -119,16 +132,8 @@ pub async fn bulk_insert(tx: &Transaction<'_>, queue: &str, events: &[NewEvent])
         tx,
         queue,
         "bulk insert into",
-        "ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4",
-        &[
-            Type::TIMESTAMPTZ,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-        ],
+        NEW_EVENT_COLUMNS,
+        &NEW_EVENT_TYPES,
         rows,
     )
     .await
@@ -175,6 +180,40 @@ pub async fn copy_events(
             Type::TEXT,
             Type::TEXT,
         ],
+        rows,
+    )
+    .await
+}
+
+/// Insert copies of `events` into another queue with one binary `COPY`:
+/// new ids from that queue's sequence, times and payloads kept (how the
+/// qsplitter handler forwards a table's events). Inside the caller's
+/// transaction.
+pub async fn forward_events(
+    tx: &Transaction<'_>,
+    queue: &str,
+    events: &[super::Event],
+) -> Result<u64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let rows = events.iter().map(|ev| -> [&(dyn ToSql + Sync); 7] {
+        [
+            &ev.ev_time,
+            &ev.ev_type,
+            &ev.ev_data,
+            &ev.ev_extra1,
+            &ev.ev_extra2,
+            &ev.ev_extra3,
+            &ev.ev_extra4,
+        ]
+    });
+    copy_into_queue(
+        tx,
+        queue,
+        "forward events into",
+        NEW_EVENT_COLUMNS,
+        &NEW_EVENT_TYPES,
         rows,
     )
     .await
