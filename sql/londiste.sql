@@ -11,7 +11,7 @@
 -- The revision marker below and londiste.skydeck_revision() are bumped
 -- together whenever this file changes in a way installed databases must
 -- receive.
--- skydeck-revision: 1
+-- skydeck-revision: 2
 --
 -- This file is one idempotent install-and-upgrade script: it can be fed to
 -- `psql -f` or run by `skydeck install` inside a single transaction with the
@@ -43,8 +43,8 @@ BEGIN
                   AND p.pronargs = 0)
     THEN
         EXECUTE 'SELECT londiste.skydeck_revision()' INTO v_rev;
-        IF v_rev > 1 THEN
-            RAISE EXCEPTION 'skydeck: londiste revision % is installed, newer than revision 1 carried by this script; downgrades are not supported', v_rev;
+        IF v_rev > 2 THEN
+            RAISE EXCEPTION 'skydeck: londiste revision % is installed, newer than revision 2 carried by this script; downgrades are not supported', v_rev;
         END IF;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'londiste') THEN
@@ -56,7 +56,7 @@ $install_guard$;
 CREATE OR REPLACE FUNCTION londiste.skydeck_revision()
 RETURNS integer
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT 1 $$;
+AS $$ SELECT 2 $$;
 
 
 -- ---------------------------------------------------------------------------
@@ -2120,6 +2120,177 @@ $$;
 
 
 -- ---------------------------------------------------------------------------
+-- Conflict handling for the multimaster handler (skydeck addition)
+-- ---------------------------------------------------------------------------
+
+-- One urlencoded value (%XX escapes, '+' for space) as text; NULL stays NULL.
+CREATE OR REPLACE FUNCTION londiste._url_decode(i_value text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    v_out bytea := '';
+    v_s text;
+    v_pos int4 := 1;
+    v_next int4;
+BEGIN
+    IF i_value IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v_s := replace(i_value, '+', ' ');
+    LOOP
+        v_next := strpos(substr(v_s, v_pos), '%');
+        IF v_next = 0 THEN
+            v_out := v_out || convert_to(substr(v_s, v_pos), 'UTF8');
+            EXIT;
+        END IF;
+        v_out := v_out || convert_to(substr(v_s, v_pos, v_next - 1), 'UTF8')
+                       || decode(substr(v_s, v_pos + v_next, 2), 'hex');
+        v_pos := v_pos + v_next + 2;
+    END LOOP;
+    RETURN convert_from(v_out, 'UTF8');
+END;
+$$;
+
+-- A logutriga row event applied unless the local row is newer: the
+-- multimaster handler calls this (as applyfn) for every event.  Takes the
+-- applyfn arguments; i_fn_conf is urlencoded: timefield=COL (required),
+-- altpk=COL,COL (an alternative key: a local row matching it but not the
+-- primary key is deleted first), fkey_ref_table=T with fkey_cols=C,C and
+-- fkey_ref_cols=C,C (skip the event while the parent row is missing).
+-- An insert of an existing key updates it, an update of a missing key
+-- inserts it; the row with the later timefield wins.  Returns what it did;
+-- 'IGN:...' when the event was skipped.
+CREATE OR REPLACE FUNCTION londiste.merge_on_time(
+    i_fn_conf text, i_cur_tick text, i_ev_id text, i_ev_time text,
+    i_ev_txid text, i_ev_retry text, i_ev_type text, i_ev_data text,
+    i_ev_extra1 text, i_ev_extra2 text, i_ev_extra3 text, i_ev_extra4 text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_conf jsonb := '{}';
+    v_row jsonb := '{}';
+    v_kv text;
+    v_cmd text;
+    v_pkeys text[];
+    v_altpk text[];
+    v_tbl text;
+    v_timefield text;
+    v_log text := 'data ok';
+    v_old jsonb;
+    v_newer boolean;
+    v_cols text[];
+    v_match text;
+    v_sql text;
+BEGIN
+    IF i_ev_type IS NULL OR i_ev_type !~ '^[IUD]:.' THEN
+        RAISE EXCEPTION 'merge_on_time: unsupported event type %; needs logutriga events with a primary key (I:pk, U:pk, D:pk)', quote_nullable(i_ev_type);
+    END IF;
+    v_cmd := substr(i_ev_type, 1, 1);
+    v_pkeys := string_to_array(substr(i_ev_type, 3), ',');
+    FOREACH v_kv IN ARRAY coalesce(string_to_array(i_fn_conf, '&'), '{}') LOOP
+        v_conf := v_conf || jsonb_build_object(londiste._url_decode(split_part(v_kv, '=', 1)),
+                                               londiste._url_decode(substr(v_kv, strpos(v_kv, '=') + 1)));
+    END LOOP;
+    FOREACH v_kv IN ARRAY coalesce(string_to_array(i_ev_data, '&'), '{}') LOOP
+        IF strpos(v_kv, '=') = 0 THEN
+            v_row := v_row || jsonb_build_object(londiste._url_decode(v_kv), NULL::text);
+        ELSE
+            v_row := v_row || jsonb_build_object(londiste._url_decode(split_part(v_kv, '=', 1)),
+                                                 londiste._url_decode(substr(v_kv, strpos(v_kv, '=') + 1)));
+        END IF;
+    END LOOP;
+    v_timefield := v_conf->>'timefield';
+    IF v_timefield IS NULL THEN
+        RAISE EXCEPTION 'merge_on_time: the handler conf has no timefield=COLUMN';
+    END IF;
+    IF NOT v_row ? v_timefield THEN
+        RAISE EXCEPTION 'merge_on_time: event % has no column % (timefield)', i_ev_id, v_timefield;
+    END IF;
+    v_tbl := londiste.quote_fqname(i_ev_extra1);
+    IF v_conf ? 'altpk' THEN
+        v_altpk := string_to_array(v_conf->>'altpk', ',');
+    END IF;
+
+    -- the parent row must exist
+    IF v_conf->>'fkey_ref_table' IS NOT NULL THEN
+        SELECT string_agg(format('p.%I = (r).%I', rc, c), ' AND ')
+          INTO v_match
+          FROM unnest(string_to_array(v_conf->>'fkey_cols', ','),
+                      string_to_array(v_conf->>'fkey_ref_cols', ',')) AS k(c, rc);
+        EXECUTE format('SELECT true FROM ONLY %s p, (SELECT jsonb_populate_record(NULL::%s, $1) AS r) x WHERE %s LIMIT 1',
+                       londiste.quote_fqname(v_conf->>'fkey_ref_table'), v_tbl, v_match)
+           INTO v_newer USING v_row;
+        IF v_newer IS NULL THEN
+            RETURN 'IGN: parent row does not exist';
+        END IF;
+        v_log := v_log || ', fkey ok';
+    END IF;
+
+    -- the local row, by the alternative key or the primary key
+    SELECT string_agg(format('t.%I = (r).%I', k, k), ' AND ')
+      INTO v_match FROM unnest(coalesce(v_altpk, v_pkeys)) k;
+    EXECUTE format('SELECT to_jsonb(t), (jsonb_populate_record(NULL::%s, $1)).%I > t.%I'
+                   ' FROM ONLY %s t, (SELECT jsonb_populate_record(NULL::%s, $1) AS r) x'
+                   ' WHERE %s FOR UPDATE OF t',
+                   v_tbl, v_timefield, v_timefield, v_tbl, v_tbl, v_match)
+       INTO v_old, v_newer USING v_row;
+    IF v_old IS NOT NULL AND v_altpk IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM unnest(v_pkeys) k
+                    WHERE (v_old->>k) IS DISTINCT FROM (v_row->>k)) THEN
+            SELECT string_agg(format('t.%I = (r).%I', k, k), ' AND ')
+              INTO v_match FROM unnest(v_altpk) k;
+            EXECUTE format('DELETE FROM ONLY %s t USING (SELECT jsonb_populate_record(NULL::%s, $1) AS r) x WHERE %s',
+                           v_tbl, v_tbl, v_match) USING v_row;
+            v_log := v_log || ', altpk del';
+            v_old := NULL;
+        ELSE
+            v_log := v_log || ', altpk ok';
+        END IF;
+    END IF;
+
+    IF v_old IS NOT NULL THEN
+        v_log := v_log || ', old row';
+        IF v_newer IS NULL THEN
+            RAISE EXCEPTION 'merge_on_time: invalid timestamp in %: NULL in the event or the table', v_timefield;
+        END IF;
+        IF NOT v_newer THEN
+            RETURN 'IGN:' || v_log || ', current row more up-to-date';
+        END IF;
+        v_log := v_log || ', new row better';
+        IF v_cmd = 'I' THEN v_cmd := 'U'; END IF;
+    ELSE
+        v_log := v_log || ', no old row';
+        IF v_cmd = 'U' THEN v_cmd := 'I'; END IF;
+    END IF;
+
+    SELECT string_agg(format('t.%I = (r).%I', k, k), ' AND ')
+      INTO v_match FROM unnest(v_pkeys) k;
+    SELECT array_agg(k ORDER BY k) INTO v_cols FROM jsonb_object_keys(v_row) k;
+    IF v_cmd = 'I' THEN
+        SELECT format('INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1) r',
+                      v_tbl, string_agg(quote_ident(c), ', '),
+                      string_agg('r.' || quote_ident(c), ', '), v_tbl)
+          INTO v_sql FROM unnest(v_cols) c;
+    ELSIF v_cmd = 'U' THEN
+        SELECT format('UPDATE ONLY %s t SET %s FROM (SELECT jsonb_populate_record(NULL::%s, $1) AS r) x WHERE %s',
+                      v_tbl, string_agg(format('%I = (r).%I', c, c), ', '), v_tbl, v_match)
+          INTO v_sql FROM unnest(v_cols) c WHERE c <> ALL (v_pkeys);
+        IF v_sql IS NULL THEN
+            RETURN v_log;
+        END IF;
+    ELSE
+        v_sql := format('DELETE FROM ONLY %s t USING (SELECT jsonb_populate_record(NULL::%s, $1) AS r) x WHERE %s',
+                        v_tbl, v_tbl, v_match);
+    END IF;
+    EXECUTE v_sql USING v_row;
+    RETURN v_log;
+END;
+$$;
+
+
+-- ---------------------------------------------------------------------------
 -- Grants
 -- ---------------------------------------------------------------------------
 --
@@ -2187,7 +2358,9 @@ REVOKE ALL ON FUNCTION
     londiste._partition_suffix(text),
     londiste.is_obsolete_partition(text, interval, text),
     londiste.list_obsolete_partitions(text, interval, text),
-    londiste.drop_obsolete_partitions(text, interval, text)
+    londiste.drop_obsolete_partitions(text, interval, text),
+    londiste._url_decode(text),
+    londiste.merge_on_time(text, text, text, text, text, text, text, text, text, text, text, text)
   FROM londiste_writer, londiste_reader, public, pgq_admin CASCADE;
 
 GRANT SELECT ON TABLE londiste.table_info, londiste.seq_info, londiste.pending_fkeys,
@@ -2257,7 +2430,9 @@ GRANT EXECUTE ON FUNCTION
     londiste._partition_suffix(text),
     londiste.is_obsolete_partition(text, interval, text),
     londiste.list_obsolete_partitions(text, interval, text),
-    londiste.drop_obsolete_partitions(text, interval, text)
+    londiste.drop_obsolete_partitions(text, interval, text),
+    londiste._url_decode(text),
+    londiste.merge_on_time(text, text, text, text, text, text, text, text, text, text, text, text)
   TO londiste_writer;
 
 -- maintenance (pgqd runs it as pgq_admin)

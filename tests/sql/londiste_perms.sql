@@ -22,7 +22,7 @@ select p.oid::regprocedure::text as function,
   left join pg_roles r on r.oid = a.grantee
  where p.pronamespace = 'londiste'::regnamespace
    and a.grantee <> p.proowner
-   and p.proname not in ('skydeck_revision', '_partition_suffix')
+   and p.proname not in ('skydeck_revision', '_partition_suffix', '_url_decode', 'merge_on_time')
  group by 1
  order by 1;
 -- every function with its result type and attributes
@@ -30,7 +30,7 @@ select p.oid::regprocedure::text as function, pg_get_function_result(p.oid) as r
        p.proisstrict, p.provolatile, p.prosecdef, p.proretset
   from pg_proc p
  where p.pronamespace = 'londiste'::regnamespace
-   and p.proname not in ('skydeck_revision', '_partition_suffix')
+   and p.proname not in ('skydeck_revision', '_partition_suffix', '_url_decode', 'merge_on_time')
  order by 1;
 select pg_get_function_arguments('londiste.restore_table_fkey(text,text,boolean)'::regprocedure);
 select c.relname, c.relkind,
