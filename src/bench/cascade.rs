@@ -82,29 +82,6 @@ async fn node(name: &str) -> Result<Node> {
     })
 }
 
-fn ticker(n: &Node, stop: &CancellationToken) -> Result<tokio::task::JoinHandle<()>> {
-    let base = format!(
-        "host={} port={} user=postgres",
-        n.cluster.socket_dir().display(),
-        n.cluster.port()
-    );
-    let settings = crate::ticker::Settings {
-        base_connstr: base.clone(),
-        initial_database: "postgres".into(),
-        database_list: vec!["app".into()],
-        ticker_period: Duration::from_millis(100),
-        ..crate::ticker::Settings::default()
-    };
-    let backend = crate::ticker::PgBackend::new(&base, "postgres").map_err(anyhow::Error::msg)?;
-    let (tx, _rx) = tokio::sync::watch::channel(crate::ticker::Status::default());
-    Ok(tokio::spawn(crate::ticker::run(
-        backend,
-        settings,
-        stop.clone(),
-        tx,
-    )))
-}
-
 async fn completed(n: &Node, worker: &str) -> Result<i64> {
     let c = crate::db::connect(&n.connstr).await?;
     Ok(crate::cascade::node::consumer_state(&c, Q, worker)
@@ -210,7 +187,10 @@ pub async fn run(a: CascadeBenchArgs) -> Result<()> {
         crate::pgq::set_queue_config(&c, Q, "ticker_max_lag", "100 milliseconds").await?;
     }
     let stop = CancellationToken::new();
-    let tickers = vec![ticker(&root, &stop)?, ticker(&branch, &stop)?];
+    let tickers = vec![
+        super::spawn_ticker(&root.cluster, "app", Duration::from_millis(100), &stop)?,
+        super::spawn_ticker(&branch.cluster, "app", Duration::from_millis(100), &stop)?,
+    ];
     let sup = Supervisor::new(Policy::default());
     for (n, name) in [(&root, "root"), (&branch, "branch")] {
         let mut s = WorkerSettings::new(Q, &format!("{name}_worker"), &n.connstr);

@@ -195,34 +195,6 @@ async fn copy_pipe(src: &Cl, src_db: &str, dst: &Cl, dst_db: &str, src_conn: &st
     Ok(t0.elapsed().as_secs_f64())
 }
 
-fn ticker(
-    cl: &LocalCluster,
-    db: &str,
-    period: Duration,
-    stop: &CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>> {
-    let base = format!(
-        "host={} port={} user=postgres",
-        cl.socket_dir().display(),
-        cl.port()
-    );
-    let settings = crate::ticker::Settings {
-        base_connstr: base.clone(),
-        initial_database: "postgres".into(),
-        database_list: vec![db.into()],
-        ticker_period: period,
-        ..crate::ticker::Settings::default()
-    };
-    let backend = crate::ticker::PgBackend::new(&base, "postgres").map_err(anyhow::Error::msg)?;
-    let (tx, _rx) = tokio::sync::watch::channel(crate::ticker::Status::default());
-    Ok(tokio::spawn(crate::ticker::run(
-        backend,
-        settings,
-        stop.clone(),
-        tx,
-    )))
-}
-
 fn worker(name: &str, connstr: &str) -> Arc<CascadeWorker> {
     let mut s = WorkerSettings::new(Q, &format!("{name}_worker"), connstr);
     s.loop_delay = Duration::from_secs(1);
@@ -419,7 +391,7 @@ pub async fn run(a: LondisteBenchArgs) -> Result<()> {
         )
         .await?;
     }
-    let tick = ticker(
+    let tick = super::spawn_ticker(
         &lroot.cluster,
         "src",
         Duration::from_millis((a.ticker_max_lag_ms / 10).max(10)),

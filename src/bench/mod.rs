@@ -42,3 +42,32 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         BenchCommand::Londiste(a) => londiste::run(a).await,
     }
 }
+
+/// skydeck's ticker for database `db` of a bench cluster, every `period`.
+fn spawn_ticker(
+    cl: &crate::cluster::LocalCluster,
+    db: &str,
+    period: std::time::Duration,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let base = format!(
+        "host={} port={} user=postgres",
+        cl.socket_dir().display(),
+        cl.port()
+    );
+    let settings = crate::ticker::Settings {
+        base_connstr: base.clone(),
+        initial_database: "postgres".into(),
+        database_list: vec![db.into()],
+        ticker_period: period,
+        ..crate::ticker::Settings::default()
+    };
+    let backend = crate::ticker::PgBackend::new(&base, "postgres").map_err(anyhow::Error::msg)?;
+    let (tx, _rx) = tokio::sync::watch::channel(crate::ticker::Status::default());
+    Ok(tokio::spawn(crate::ticker::run(
+        backend,
+        settings,
+        stop.clone(),
+        tx,
+    )))
+}
