@@ -255,7 +255,7 @@ async fn tables_copy_and_replay_under_writes() {
     wstop.cancel();
     let txs = w.await.unwrap();
     assert!(txs > 50, "the writer ran {txs} transactions");
-    tick_after_writes(&rc).await;
+    common::tick_after_writes(&rc, Q).await;
     leaf.admin.wait_for(true, &mut p).await.unwrap();
 
     for (table, order) in [
@@ -314,7 +314,7 @@ async fn tables_copy_and_replay_under_writes() {
     bw.batch_execute("insert into accounts values (-5, 5, 5, 'on the new root', 'x'); update accounts set abalance = 77 where aid = 9;")
         .await
         .unwrap();
-    tick_after_writes(&bw).await;
+    common::tick_after_writes(&bw, Q).await;
     leaf.admin.wait_for(true, &mut p).await.unwrap();
     root.admin
         .takeover(None, "branch", &Default::default(), &mut quiet)
@@ -323,7 +323,7 @@ async fn tables_copy_and_replay_under_writes() {
     rc.batch_execute("delete from accounts where aid = -5")
         .await
         .unwrap();
-    tick_after_writes(&rc).await;
+    common::tick_after_writes(&rc, Q).await;
     leaf.admin.wait_for(true, &mut p).await.unwrap();
     for (table, order) in [
         ("public.accounts", "aid"),
@@ -422,46 +422,6 @@ async fn diff(a: &str, b: &str, table: &str, key: &str) -> String {
     out.lines().take(30).collect::<Vec<_>>().join("\n")
 }
 
-/// Make the ticker tick after the last write, so `wait_for` the root's
-/// last tick covers every write.
-async fn tick_after_writes(root: &tokio_postgres::Client) {
-    let top =
-        "select max(t.tick_id) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue \
-               where q.queue_name = $1";
-    let last: i64 = root
-        .query_one("select pgq.force_tick($1)", &[&Q])
-        .await
-        .unwrap()
-        .get(0);
-    let t0 = std::time::Instant::now();
-    while root
-        .query_one(top, &[&Q])
-        .await
-        .unwrap()
-        .get::<_, Option<i64>>(0)
-        .unwrap_or(0)
-        <= last
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no tick after force_tick"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_until(c: &tokio_postgres::Client, what: &str, sql: &str) {
-    let t0 = std::time::Instant::now();
-    loop {
-        let ok: bool = c.query_one(sql, &[]).await.unwrap().get(0);
-        if ok {
-            return;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(60), "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Sequences, foreign keys and the add-table options that change where and
 /// how rows land: --dest-table, --expect-sync, --skip-truncate,
 /// --no-triggers; remove-table.
@@ -527,9 +487,17 @@ async fn sequences_fkeys_and_table_options() {
     ladmin::add_tables(&root.admin, &[], &o(&|o| o.all = true), &mut p)
         .await
         .unwrap();
-    ladmin::add_seqs(&root.admin, &["ids".into()], false, false, false, &mut p)
-        .await
-        .unwrap();
+    ladmin::add_seqs(
+        &root.admin,
+        &["ids".into()],
+        false,
+        false,
+        false,
+        &Default::default(),
+        &mut p,
+    )
+    .await
+    .unwrap();
     // Leaf: FK-linked tables copied (their FK dropped meanwhile), one table
     // into another name, one declared in sync, one kept as it is.
     ladmin::add_tables(
@@ -594,9 +562,17 @@ async fn sequences_fkeys_and_table_options() {
         .find(|t| t.table_name == "public.presynced")
         .unwrap();
     assert_eq!(pre.merge_state, MergeState::Ok);
-    ladmin::add_seqs(&leaf.admin, &["ids".into()], false, false, false, &mut p)
-        .await
-        .unwrap();
+    ladmin::add_seqs(
+        &leaf.admin,
+        &["ids".into()],
+        false,
+        false,
+        false,
+        &Default::default(),
+        &mut p,
+    )
+    .await
+    .unwrap();
     ladmin::wait_sync(&leaf.admin, &mut p).await.unwrap();
 
     rc.batch_execute(
@@ -607,7 +583,7 @@ async fn sequences_fkeys_and_table_options() {
     )
     .await
     .unwrap();
-    tick_after_writes(&rc).await;
+    common::tick_after_writes(&rc, Q).await;
     leaf.admin.wait_for(true, &mut p).await.unwrap();
     for (t, want) in [
         ("parent", 101i64),
@@ -630,7 +606,7 @@ async fn sequences_fkeys_and_table_options() {
         .get(0);
     assert_eq!(kept, "changed");
     // The foreign key is back once both sides are in sync.
-    wait_until(
+    common::wait_until(
         &lc,
         "child's foreign key restored",
         "select count(*) = 1 from pg_constraint where conrelid = 'child'::regclass and contype = 'f' \
@@ -644,7 +620,7 @@ async fn sequences_fkeys_and_table_options() {
         .get(0);
     assert_eq!(pending, 0);
     // The sequence: the root publishes ahead, the leaf's is moved forward.
-    wait_until(
+    common::wait_until(
         &lc,
         "leaf sequence ahead of the root's",
         "select last_value >= 5 from ids",
@@ -674,7 +650,7 @@ async fn sequences_fkeys_and_table_options() {
         )
         .await
         .unwrap();
-        tick_after_writes(&rc).await;
+        common::tick_after_writes(&rc, Q).await;
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     leaf.admin.pause(None, None, false, &mut p).await.unwrap();

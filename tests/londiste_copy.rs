@@ -4,7 +4,8 @@
 //! concurrent writers checked against the returned snapshot, the text path
 //! for differing types, extra columns, the copy condition, skip_truncate,
 //! a cancelled copy resumed from the DDL saved in londiste.table_info, a
-//! failing part, the errors, and progress.
+//! failing part, the errors, and progress; column maps (renamed and fewer
+//! columns) and row rewrites (text COPY parsed and re-escaped, in parts).
 
 mod common;
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use skydeck::londiste::copy::{
-    copy_table, CopyError, CopyOutcome, CopyPhase, CopyProgress, CopySpec,
+    copy_table, CopyError, CopyOutcome, CopyPhase, CopyProgress, CopySpec, RowRewrite,
 };
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -743,4 +744,194 @@ async fn empty_table_and_progress() {
     assert_eq!(out.snapshot.matches(':').count(), 2, "{}", out.snapshot);
     assert_eq!(definitions(&d, "public.e").await.len(), 2);
     let _ = serde_json::to_string(&p).unwrap();
+}
+
+/// Keeps every column and changes nothing: the text path's parsing and
+/// re-escaping alone.
+struct Identity;
+
+impl RowRewrite for Identity {
+    fn keep(&self, _column: &str) -> bool {
+        true
+    }
+    fn rewrite(&self, _columns: &[String], _row: &mut Vec<Option<String>>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_rewrite_keeps_every_hostile_value() {
+    let (src, dst, s, d) = dbs("rw_types").await;
+    on_both(&s, &d, TYPES_DDL).await;
+    exec(&s, TYPES_DATA).await;
+    let table = "Sch ëma \"q\" X.Tab \"le\" ñ.x";
+    let quoted = "\"Sch ëma \"\"q\"\" X\".\"Tab \"\"le\"\" ñ.x\"";
+    let mut spec = CopySpec::new(&src.connstr, &dst.connstr, table, table);
+    spec.rewrite = Some(Arc::new(Identity));
+    spec.parts = 2;
+    spec.min_part_bytes = 1;
+    let progress = CopyProgress::default();
+    let out = copy_table(&spec, &progress, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.binary, "a rewrite copies text");
+    assert_eq!((out.rows, out.parts), (2000, 2));
+    assert_eq!(progress.snapshot().rows, 2000);
+    let want = digest(&s, quoted, "t.*", "\"Id\"").await;
+    assert_eq!(digest(&d, quoted, "t.*", "\"Id\"").await, want);
+
+    let moods = "\"Sch ëma \"\"q\"\" X\".moods";
+    let mut spec = CopySpec::new(
+        &src.connstr,
+        &dst.connstr,
+        "Sch ëma \"q\" X.moods",
+        "Sch ëma \"q\" X.moods",
+    );
+    spec.rewrite = Some(Arc::new(Identity));
+    let out = copy(&spec).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.rows, 500);
+    assert_eq!(
+        digest(&d, moods, "t.*", "id").await,
+        digest(&s, moods, "t.*", "id").await
+    );
+}
+
+/// Upper-cases (ASCII, as upper() in a C-locale database) column `a`,
+/// drops column `b`, refuses a value "boom".
+struct Shout {
+    seen: std::sync::Mutex<Option<Vec<String>>>,
+}
+
+impl RowRewrite for Shout {
+    fn keep(&self, column: &str) -> bool {
+        column != "b"
+    }
+    fn rewrite(&self, columns: &[String], row: &mut Vec<Option<String>>) -> Result<(), String> {
+        if let Ok(mut s) = self.seen.lock() {
+            s.get_or_insert_with(|| columns.to_vec());
+        }
+        for (c, v) in columns.iter().zip(row.iter_mut()) {
+            if c == "a" {
+                if v.as_deref() == Some("boom") {
+                    return Err("column a: refused".into());
+                }
+                *v = v.as_ref().map(|s| s.to_ascii_uppercase());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+    Some(
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_map_renames_and_rewrites_in_parts() {
+    let (src, dst, s, d) = dbs("colmap").await;
+    exec(
+        &s,
+        "create table cm (id int8 primary key, a text, b int4, c text, d text); \
+         insert into cm select i, case when i % 7 = 0 then null \
+                                       else E'row\\t' || i || E' ünï \\\\ x\\n' end, \
+                               i, 'c', 'd' \
+           from generate_series(1, 60000) i; analyze cm",
+    )
+    .await;
+    exec(
+        &d,
+        "create table cm_dst (key int8 primary key, alpha text, beta int4, \
+                              gen int8 generated always as (key * 2) stored, \
+                              extra text default 'dflt')",
+    )
+    .await;
+
+    // Renamed and fewer columns, same types: still binary.
+    let mut spec = CopySpec::new(&src.connstr, &dst.connstr, "public.cm", "public.cm_dst");
+    spec.column_map = pairs(&[("id", "key"), ("a", "alpha"), ("b", "beta")]);
+    let out = copy(&spec).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.binary);
+    assert_eq!(out.rows, 60000);
+    assert_eq!(
+        digest(&d, "cm_dst", "key, alpha, beta, gen", "key").await,
+        digest(&s, "cm", "id, a, b, id * 2", "id").await
+    );
+    assert_eq!(count(&d, "cm_dst where extra = 'dflt'").await, 60000);
+
+    // The same map with a rewrite, split into CTID ranges: text COPY, the
+    // dropped column stays NULL, the rewrite sees the source names.
+    let shout = Arc::new(Shout {
+        seen: std::sync::Mutex::new(None),
+    });
+    spec.rewrite = Some(shout.clone());
+    spec.parts = 3;
+    spec.min_part_bytes = 1;
+    let progress = CopyProgress::default();
+    let out = copy_table(&spec, &progress, &CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.binary);
+    assert_eq!((out.rows, out.parts), (60000, 3));
+    let p = progress.snapshot();
+    assert_eq!(
+        (p.phase, p.rows, p.bytes),
+        (CopyPhase::Done, 60000, out.bytes)
+    );
+    assert_eq!(
+        digest(&d, "cm_dst", "key, alpha, beta", "key").await,
+        digest(&s, "cm", "id, upper(a), null::int4", "id").await
+    );
+    assert_eq!(
+        shout.seen.lock().unwrap().as_deref(),
+        Some(&["id".to_string(), "a".to_string()][..])
+    );
+
+    // Map errors name the column and the side.
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("id", "key"), ("zz", "alpha")],
+            "column \"zz\" of the column map is not in the source table public.cm",
+        ),
+        (
+            &[("id", "key"), ("a", "zz")],
+            "column \"zz\" of the column map is not in the destination table public.cm_dst",
+        ),
+        (
+            &[("id", "key"), ("a", "gen")],
+            "\"gen\" of the destination table public.cm_dst is generated",
+        ),
+        (
+            &[("id", "key"), ("a", "key")],
+            "destination column \"key\" appears twice",
+        ),
+        (&[], "the column map is empty"),
+        (&[("a", "alpha")], "primary key column(s) key"),
+    ];
+    spec.rewrite = None;
+    spec.parts = 1;
+    for (map, want) in cases {
+        spec.column_map = pairs(map);
+        let e = copy(&spec).await.expect_err(want).to_string();
+        assert!(e.contains(want), "{map:?}: {e}");
+    }
+    // A refused row fails the copy and says where (the destination's key,
+    // dropped for the copy, is not saved anywhere without ddl_owner: last).
+    spec.column_map = pairs(&[("id", "key"), ("a", "alpha"), ("b", "beta")]);
+    spec.rewrite = Some(shout.clone());
+    spec.parts = 3;
+    exec(&s, "update cm set a = 'boom' where id = 30000").await;
+    let e = copy(&spec).await.expect_err("refused row");
+    let msg = e.to_string();
+    assert!(matches!(e, CopyError::Rewrite { .. }), "{msg}");
+    assert!(
+        msg.contains("column a: refused")
+            && msg.contains("row ")
+            && !msg.contains("boom")
+            && msg.contains("NOT saved anywhere"),
+        "{msg}"
+    );
 }

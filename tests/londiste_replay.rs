@@ -212,6 +212,7 @@ fn targets(pairs: &[(&str, &str)]) -> HashMap<String, TableTarget> {
                     table: t.to_string(),
                     dest: d.to_string(),
                     ignore_truncate: false,
+                    mode: Default::default(),
                 },
             )
         })

@@ -327,6 +327,6 @@ async fn read_only_refuses_table_changes_but_compares() {
     )
     .await;
     assert!(!result(&r).ok);
-    assert!(result(&r).message.contains("no table to compare"), "{r:?}");
+    assert!(result(&r).message.contains("no table to work on"), "{r:?}");
     sup.shutdown(Duration::from_secs(10)).await;
 }

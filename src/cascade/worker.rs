@@ -143,6 +143,26 @@ pub trait Applier: Send + Sync + 'static {
         None
     }
 
+    /// The events a branch copies into its own queue (or a merge leaf into
+    /// the combined queue), after [`apply`](Applier::apply) in the same
+    /// transaction: Londiste's handlers may drop or rewrite row events.
+    fn copy_events<'a>(
+        &'a self,
+        _tx: &'a Transaction<'_>,
+        events: Vec<Event>,
+    ) -> BoxFuture<'a, Result<Vec<Event>, String>> {
+        Box::pin(async move { Ok(events) })
+    }
+
+    /// On a leaf: an SQL condition on the event columns that limits what
+    /// is fetched from the provider (`None`: everything).
+    fn event_filter<'a>(
+        &'a self,
+        _target: &'a Client,
+    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Every loop of a root node's worker.
     fn root_loop<'a>(&'a self, _target: &'a Client) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
@@ -579,12 +599,26 @@ impl<'a> Worker<'a> {
                     .unwrap_or_else(|| "nothing".into())
             )));
         }
+        // A leaf may fetch only what it applies (Londiste's local_only).
+        let filter = match (&self.applier, role) {
+            (Some(a), Role::Leaf) => a
+                .event_filter(&self.target)
+                .await
+                .map_err(JobError::Retry)?,
+            _ => None,
+        };
         let events = {
             let source = &self.source.as_ref().expect("connected").1;
-            source
-                .batch_events(source.client(), batch.batch_id)
-                .await
-                .map_err(retry)?
+            match &filter {
+                Some(w) => source
+                    .batch_events_where(source.client(), batch.batch_id, w)
+                    .await
+                    .map_err(retry)?,
+                None => source
+                    .batch_events(source.client(), batch.batch_id)
+                    .await
+                    .map_err(retry)?,
+            }
         };
         let n = events.len() as u64;
         let copied = self.apply(info, role, &batch, &events).await?;
@@ -669,6 +703,9 @@ impl<'a> Worker<'a> {
         match role {
             Role::Branch => {
                 let mut to_copy: Vec<Event> = events.to_vec();
+                if let Some(a) = &self.applier {
+                    to_copy = a.copy_events(&tx, to_copy).await.map_err(JobError::Retry)?;
+                }
                 if sync {
                     // Downstream sees the watermark this group agreed on.
                     if let Some(gw) = info.global_watermark {
@@ -685,9 +722,21 @@ impl<'a> Worker<'a> {
             }
             Role::MergeIntoRoot => {
                 let target_queue = info.combined_queue.clone().unwrap_or_default();
-                let data: Vec<pgq::NewEvent> = events
+                // The combined queue has its own table registrations: the
+                // part queue's londiste.* events stay here.
+                let mut to_copy: Vec<Event> = events
                     .iter()
-                    .filter(|e| !e.ev_type.as_deref().unwrap_or("").starts_with("pgq."))
+                    .filter(|e| {
+                        let t = e.ev_type.as_deref().unwrap_or("");
+                        !t.starts_with("pgq.") && !t.starts_with("londiste.")
+                    })
+                    .cloned()
+                    .collect();
+                if let Some(a) = &self.applier {
+                    to_copy = a.copy_events(&tx, to_copy).await.map_err(JobError::Retry)?;
+                }
+                let data: Vec<pgq::NewEvent> = to_copy
+                    .iter()
                     .map(|e| pgq::NewEvent {
                         ev_type: e.ev_type.clone(),
                         ev_data: e.ev_data.clone(),

@@ -14,6 +14,7 @@ use super::print_json;
 use crate::cascade::admin::Admin;
 use crate::fmt::Table;
 use crate::londiste::admin::{self as ladmin, AddTableOptions};
+use crate::londiste::compare::{self, SyncOptions};
 use crate::londiste::sql;
 use crate::londiste::worker::{Londiste, LondisteSettings};
 
@@ -87,26 +88,61 @@ pub enum LondisteCommand {
     ShowHandlers { names: Vec<String> },
     /// Wait until every local table is in sync.
     WaitSync,
-    /// Compare tables here with the provider (row count and an md5-based
-    /// checksum); the exit code is the number of tables that differ.
+    /// Compare tables here with the provider, or the nearest node above
+    /// that has them (row count and an md5-based checksum at one point of
+    /// the stream), several tables at once; the exit code is the number of
+    /// tables that differ or could not be compared.
     Compare {
+        /// Tables (globs allowed); all local tables in sync when none.
         tables: Vec<String>,
-        /// Wait for the lock on the root without lock_timeout.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
-    /// Make tables here equal to the provider's: writes fix.<table>.sql, or
-    /// runs it with --apply.
+    /// Make tables here equal to the provider's (or the nearest node's above
+    /// that has them), several tables at once:
+    /// writes fix.<table>.sql, or runs it with --apply; the exit code is the
+    /// number of tables that could not be repaired.
     Repair {
+        /// Tables (globs allowed); all local tables in sync when none.
         tables: Vec<String>,
+        /// Run the fix here (in replica role, one transaction per table).
         #[arg(long)]
         apply: bool,
-        /// Only rows matching this SQL condition.
+        /// Only rows matching this SQL condition, on both sides.
         #[arg(long)]
         repair_where: Option<String>,
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
+}
+
+/// How compare and repair lock and how many tables they take at once.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Wait for the SHARE lock on the root's table (and for the nodes under
+    /// it) without the job file's lock_timeout (default 10 s).
+    #[arg(long)]
+    pub force: bool,
+    /// Tables worked on at once, each on its own connections.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+}
+
+impl SyncArgs {
+    fn options(&self, ls: &LondisteSettings) -> SyncOptions {
+        SyncOptions {
+            lock_timeout: ls.lock_timeout,
+            force: self.force,
+            parallel: usize::from(self.parallel),
+            handlers: ls.handlers.clone(),
+        }
+    }
+}
+
+/// `fix.<table>.sql`, with no path separator taken from the name.
+fn fix_file(table: &str) -> String {
+    format!("fix.{}.sql", table.replace(['/', '\\', '\0'], "_"))
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +258,8 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
                 max_parallel_copy: t.max_parallel_copy,
                 skip_non_existing: t.skip_non_existing,
                 lock_timeout: ls.lock_timeout,
+                handler_settings: ls.handlers.clone(),
+                register: ls.register.clone(),
             };
             ladmin::add_tables(&admin, &t.tables, &o, &mut p).await?;
             if t.wait_sync {
@@ -239,7 +277,15 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
             handler,
             handler_arg,
         } => {
-            ladmin::change_handler(&admin, &table, handler.as_deref(), &handler_arg, &mut p).await?
+            ladmin::change_handler(
+                &admin,
+                &table,
+                handler.as_deref(),
+                &handler_arg,
+                &ls.handlers,
+                &mut p,
+            )
+            .await?
         }
         LondisteCommand::AddSeq {
             seqs,
@@ -257,6 +303,7 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
                 all,
                 create || create_full,
                 skip_non_existing,
+                &ls.register,
                 &mut p,
             )
             .await?
@@ -361,31 +408,44 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
             }
         }
         LondisteCommand::ShowHandlers { names } => {
-            for (n, doc) in ladmin::HANDLERS {
-                if names.is_empty() || names.iter().any(|x| x == n) {
+            for (n, doc) in crate::londiste::handler::catalogue() {
+                if names.is_empty() || names.contains(&n) {
                     println!("{n:<12} {doc}");
                 }
             }
         }
         LondisteCommand::WaitSync => ladmin::wait_sync(&admin, &mut p).await?,
-        LondisteCommand::Compare { tables, force } => {
-            let r =
-                crate::londiste::compare::compare(&admin, &tables, ls.lock_timeout, force, &mut p)
-                    .await?;
+        LondisteCommand::Compare { tables, sync } => {
+            let r = compare::compare_with(&admin, &tables, &sync.options(&ls), &mut p).await?;
             let bad = r.iter().filter(|t| !t.equal()).count();
+            let failed = r.iter().filter(|t| t.error.is_some()).count();
             if a.json {
                 print_json(&r)?;
             } else {
-                let mut tab = Table::new(["table", "source rows", "local rows", "equal"]);
+                let mut tab = Table::new(["table", "source rows", "local rows", "result"]);
                 for t in &r {
-                    tab.row([
-                        t.table.clone(),
-                        t.source_rows.to_string(),
-                        t.local_rows.to_string(),
-                        if t.equal() { "yes" } else { "NO" }.to_string(),
-                    ]);
+                    let (src, here, result) = match &t.error {
+                        Some(_) => (String::new(), String::new(), "FAILED"),
+                        None => (
+                            t.source_rows.to_string(),
+                            t.local_rows.to_string(),
+                            if t.equal() { "equal" } else { "DIFFERENT" },
+                        ),
+                    };
+                    tab.row([t.table.clone(), src, here, result.to_string()]);
                 }
                 print!("{}", tab.render());
+                for t in &r {
+                    if let Some(e) = &t.error {
+                        println!("{}: {e}", t.table);
+                    }
+                }
+                println!(
+                    "{} table(s): {} equal, {} different, {failed} failed",
+                    r.len(),
+                    r.len() - bad,
+                    bad - failed,
+                );
             }
             if bad > 0 {
                 std::process::exit(bad.min(125) as i32);
@@ -395,27 +455,54 @@ pub async fn run(a: LondisteArgs) -> Result<()> {
             tables,
             apply,
             repair_where,
-            force,
+            sync,
         } => {
-            let r = crate::londiste::compare::repair(
-                &admin,
-                &tables,
+            let opts = compare::RepairOptions {
+                sync: sync.options(&ls),
                 apply,
-                repair_where.as_deref(),
-                ls.lock_timeout,
-                force,
-                &mut p,
-            )
-            .await?;
+                repair_where,
+            };
+            let r = compare::repair_with(&admin, &tables, &opts, &mut p).await?;
+            let mut files = Vec::new();
             for t in &r {
-                if !apply && !t.sql.is_empty() {
-                    let f = format!("fix.{}.sql", t.table);
+                let file = if !apply && t.error.is_none() && !t.sql.is_empty() {
+                    let f = fix_file(&t.table);
                     std::fs::write(&f, &t.sql).with_context(|| format!("writing {f}"))?;
-                    println!("{}: wrote {f}", t.table);
-                }
+                    Some(f)
+                } else {
+                    None
+                };
+                files.push(file);
             }
+            let failed = r.iter().filter(|t| t.error.is_some()).count();
             if a.json {
                 print_json(&r)?;
+            } else {
+                let mut tab = Table::new(["table", "inserts", "updates", "deletes", "result"]);
+                for (t, f) in r.iter().zip(&files) {
+                    let result = match (&t.error, f) {
+                        (Some(_), _) => "FAILED".to_string(),
+                        (None, Some(f)) => format!("wrote {f}"),
+                        (None, None) if t.applied => "applied".to_string(),
+                        (None, None) => "equal".to_string(),
+                    };
+                    tab.row([
+                        t.table.clone(),
+                        t.inserts.to_string(),
+                        t.updates.to_string(),
+                        t.deletes.to_string(),
+                        result,
+                    ]);
+                }
+                print!("{}", tab.render());
+                for t in &r {
+                    if let Some(e) = &t.error {
+                        println!("{}: {e}", t.table);
+                    }
+                }
+            }
+            if failed > 0 {
+                std::process::exit(failed.min(125) as i32);
             }
         }
     }

@@ -136,6 +136,15 @@ pub async fn read_node(v: &WorkerView, lag: Option<Duration>) -> LondisteView {
     out
 }
 
+/// The worker's job file keys (defaults when the worker shows none).
+fn settings(w: &WorkerView) -> LondisteSettings {
+    w.applier
+        .as_ref()
+        .and_then(|a| a.clone().downcast::<LondisteExtra>().ok())
+        .map(|x| x.settings.clone())
+        .unwrap_or_default()
+}
+
 fn worker<'a>(jobs: &'a [Arc<WorkerView>], name: &str) -> Result<&'a WorkerView, String> {
     jobs.iter()
         .find(|j| j.settings.worker == name)
@@ -164,8 +173,11 @@ pub async fn execute(
         Action::AddTables { worker: w, tables } => {
             async {
                 let w = worker(&jobs, w)?;
+                let ls = settings(w);
                 let o = AddTableOptions {
-                    lock_timeout: LondisteSettings::default().lock_timeout,
+                    lock_timeout: ls.lock_timeout,
+                    handler_settings: ls.handlers,
+                    register: ls.register,
                     ..Default::default()
                 };
                 let added = ladmin::add_tables(&admin(w), tables, &o, &mut p)
@@ -212,9 +224,16 @@ pub async fn execute(
                         )
                     }
                 };
-                ladmin::change_handler(&admin(w), table, name.as_deref(), &args, &mut p)
-                    .await
-                    .map_err(e)?;
+                ladmin::change_handler(
+                    &admin(w),
+                    table,
+                    name.as_deref(),
+                    &args,
+                    &settings(w).handlers,
+                    &mut p,
+                )
+                .await
+                .map_err(e)?;
                 Ok(format!(
                     "{table}: handler {}",
                     handler.as_deref().unwrap_or("removed")
@@ -251,15 +270,15 @@ pub async fn execute(
         Action::CompareTables { worker: w, tables } => {
             async {
                 let w = worker(&jobs, w)?;
-                let r = crate::londiste::compare::compare(
-                    &admin(w),
-                    tables,
-                    LondisteSettings::default().lock_timeout,
-                    false,
-                    &mut p,
-                )
-                .await
-                .map_err(e)?;
+                let ls = settings(w);
+                let opts = crate::londiste::compare::SyncOptions {
+                    lock_timeout: ls.lock_timeout,
+                    handlers: ls.handlers,
+                    ..Default::default()
+                };
+                let r = crate::londiste::compare::compare_with(&admin(w), tables, &opts, &mut p)
+                    .await
+                    .map_err(e)?;
                 let bad: Vec<&str> = r
                     .iter()
                     .filter(|t| !t.equal())

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, GenericClient};
 
+use super::handler::{parse_arg_list, Handler, HandlerSettings};
 use super::sql::{self, MergeState, TableAttrs, TableInfo};
+use super::worker::RegisterFilter;
 use crate::cascade::admin::{Admin, Progress};
 use crate::cascade::node::{CascadeError, NodeInfo, Result};
 use crate::db::{describe, quote_fqname, DbError};
@@ -38,24 +40,11 @@ pub struct AddTableOptions {
     pub skip_non_existing: bool,
     /// `statement_timeout` while registering (job file `lock_timeout`).
     pub lock_timeout: Duration,
+    /// The job file's handler keys (the shard hash function).
+    pub handler_settings: HandlerSettings,
+    /// The job file's register_only/skip filters.
+    pub register: RegisterFilter,
 }
-
-/// The handlers skydeck has built in, with their one-line descriptions.
-pub const HANDLERS: &[(&str, &str)] = &[
-    (
-        "londiste",
-        "Apply rows to the table as they changed (the default; ignore_truncate=1 drops truncates).",
-    ),
-    (
-        "vtable",
-        "Mark the table local without storing anything (no table needed).",
-    ),
-    ("fake_local", "Deprecated name of vtable."),
-    (
-        "qtable",
-        "A table that only feeds the queue: no copy, events ignored on replicas.",
-    ),
-];
 
 fn state(msg: impl Into<String>) -> CascadeError {
     CascadeError::State(msg.into())
@@ -132,9 +121,14 @@ async fn sync_global_tables(
     admin: &Admin,
     local: &Client,
     prov: &Client,
+    register: &RegisterFilter,
     p: &mut dyn Progress,
 ) -> Result<Vec<TableInfo>> {
-    let theirs = sql::tables(prov, &admin.queue).await?;
+    let theirs: Vec<TableInfo> = sql::tables(prov, &admin.queue)
+        .await?
+        .into_iter()
+        .filter(|t| register.table(&t.table_name))
+        .collect();
     let ours = sql::tables(local, &admin.queue).await?;
     for t in &theirs {
         if !ours.iter().any(|o| o.table_name == t.table_name) {
@@ -192,11 +186,13 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
         "create schema if not exists {};\n",
         crate::db::quote_ident(schema)
     ));
+    let mut owned: Vec<(String, String)> = Vec::new();
     if full {
         // Sequences the defaults use (serial columns) come first.
         for r in prov
             .query(
-                "select pg_get_serial_sequence($1, a.attname) from pg_attribute a \
+                "select pg_get_serial_sequence($1, a.attname), quote_ident(a.attname) \
+                   from pg_attribute a \
                   where a.attrelid = to_regclass($2) and a.attnum > 0 and not a.attisdropped",
                 &[&src_q, &src_q],
             )
@@ -210,6 +206,7 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
         {
             if let Some(seq) = r.get::<_, Option<String>>(0) {
                 sql.push_str(&format!("create sequence if not exists {seq};\n"));
+                owned.push((seq, r.get::<_, String>(1)));
             }
         }
     }
@@ -217,6 +214,11 @@ pub async fn table_ddl(prov: &Client, src: &str, dest: &str, full: bool) -> Resu
         "create table {q} (\n    {}\n);\n",
         cols.join(",\n    ")
     ));
+    // As a serial column's: the sequence belongs to the column (dropped
+    // with it; pg_get_serial_sequence finds it).
+    for (seq, col) in owned {
+        sql.push_str(&format!("alter sequence {seq} owned by {q}.{col};\n"));
+    }
     let kinds = if full { "pcux" } else { "p" };
     for r in prov
         .query(
@@ -286,7 +288,7 @@ pub async fn add_tables(
         Some(provider(&info).await?)
     };
     let provider_tables = match &prov {
-        Some(c) => Some(sync_global_tables(admin, &local, c, p).await?),
+        Some(c) => Some(sync_global_tables(admin, &local, c, &o.register, p).await?),
         None => None,
     };
     let missing: Vec<String> = sql::missing(&local, &admin.queue)
@@ -295,14 +297,32 @@ pub async fn add_tables(
         .filter(|(k, _)| k == "r")
         .map(|(_, n)| n)
         .collect();
+    // Tables already local here are said so, not "not found".
+    let ours: Vec<String> = sql::tables(&local, &admin.queue)
+        .await?
+        .into_iter()
+        .filter(|t| t.local)
+        .map(|t| t.table_name)
+        .collect();
+    let mut args: Vec<String> = args.to_vec();
+    args.retain(|a| {
+        let n = fqname(a);
+        let here = !is_glob(&n) && ours.contains(&n);
+        if here {
+            p.step(&format!("{n}: already added here"));
+        }
+        !here
+    });
     let mut names = if o.all {
         missing.clone()
+    } else if args.is_empty() {
+        Vec::new()
     } else {
         let mut cands = missing.clone();
         if let Some(pt) = &provider_tables {
             cands.extend(pt.iter().map(|t| t.table_name.clone()));
         }
-        expand(args, &cands, o.force)?
+        expand(&args, &cands, o.force)?
     };
     if names.is_empty() {
         p.step("nothing to add");
@@ -335,40 +355,22 @@ pub async fn add_tables(
         names = keep;
     }
     let mut attrs = TableAttrs::default();
-    if let Some(h) = &o.handler {
-        let name = h.trim();
-        if !HANDLERS.iter().any(|(n, _)| *n == name) {
-            return Err(state(format!(
-                "unknown handler {name:?}; available: {}",
-                HANDLERS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let args: Vec<(String, Option<String>)> = o
-            .handler_args
-            .iter()
-            .map(|a| match a.split_once('=') {
-                Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                None => (a.clone(), None),
-            })
-            .collect();
-        for (k, _) in &args {
-            if name == "londiste" && k != "ignore_truncate" {
+    let handler = match &o.handler {
+        None if o.handler_args.is_empty() => None,
+        h => {
+            let name = h.as_deref().unwrap_or("londiste").trim();
+            if name.contains('(') {
                 return Err(state(format!(
-                    "handler londiste has no argument {k:?} (it takes: ignore_truncate)"
+                    "--handler={name}: give the handler's name alone and its arguments with \
+                     --handler-arg=KEY=VALUE"
                 )));
             }
+            let args = parse_arg_list(&o.handler_args).map_err(state)?;
+            let h = Handler::build(name, args, &o.handler_settings).map_err(state)?;
+            attrs.set("handler", Some(&h.spec()));
+            Some(h)
         }
-        let spec = if args.is_empty() {
-            name.to_string()
-        } else {
-            format!("{name}({})", crate::pgq::event::url_encode_row(&args))
-        };
-        attrs.set("handler", Some(&spec));
-    }
+    };
     if o.skip_truncate {
         attrs.set("skip_truncate", Some("1"));
     }
@@ -385,18 +387,9 @@ pub async fn add_tables(
         tgargs.push(format!("tgflags={f}"));
     }
     tgargs.extend(o.trigger_args.iter().cloned());
-    let handler = attrs
-        .handler()
-        .map(|h| h.split('(').next().unwrap_or(h).to_string());
     let mut expect_sync = o.expect_sync;
-    match handler.as_deref() {
-        Some("vtable" | "fake_local") => tgargs.push("virtual_table".into()),
-        Some("qtable") => {
-            tgargs.push("tgflags=BI".into());
-            tgargs.push("SKIP".into());
-            expect_sync = true;
-        }
-        _ => {}
+    if let Some(h) = &handler {
+        h.trigger_args(&mut tgargs, &mut expect_sync);
     }
     if expect_sync {
         tgargs.push("expect_sync".into());
@@ -414,8 +407,8 @@ pub async fn add_tables(
     for n in &names {
         let dest = o.dest_table.as_deref().map(fqname);
         let dest_name = dest.clone().unwrap_or_else(|| n.clone());
-        let virtual_table = matches!(handler.as_deref(), Some("vtable" | "fake_local"));
-        if !virtual_table && !table_exists(&local, &dest_name).await? {
+        let needs_table = handler.as_ref().is_none_or(|h| h.needs_table());
+        if needs_table && !table_exists(&local, &dest_name).await? {
             match (o.create, &prov) {
                 (Some(full), Some(prov)) => {
                     let ddl = table_ddl(prov, n, &dest_name, full).await?;
@@ -508,6 +501,7 @@ pub async fn change_handler(
     table: &str,
     handler: Option<&str>,
     handler_args: &[String],
+    settings: &HandlerSettings,
     p: &mut dyn Progress,
 ) -> Result<()> {
     let local = admin.local().await?;
@@ -519,32 +513,31 @@ pub async fn change_handler(
         .ok_or_else(|| state(format!("table {name} is not local on this node")))?;
     let mut attrs = t.table_attrs.clone();
     let spec = match handler {
-        None => None,
-        Some(h) => {
-            if !HANDLERS.iter().any(|(n, _)| *n == h) {
-                return Err(state(format!("unknown handler {h:?}")));
-            }
-            let args: Vec<(String, Option<String>)> = handler_args
-                .iter()
-                .map(|a| match a.split_once('=') {
-                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                    None => (a.clone(), None),
-                })
-                .collect();
-            Some(if args.is_empty() {
-                h.to_string()
-            } else {
-                format!("{h}({})", crate::pgq::event::url_encode_row(&args))
-            })
+        None if handler_args.is_empty() => None,
+        h => {
+            let args = parse_arg_list(handler_args).map_err(state)?;
+            Some(Handler::build(h.unwrap_or("londiste"), args, settings).map_err(state)?)
         }
     };
+    // The trigger is recreated with what the new handler adds to it.
+    let mut tgargs = Vec::new();
+    if let Some(h) = &spec {
+        h.trigger_args(&mut tgargs, &mut false);
+    }
+    let spec = spec.map(|h| h.spec());
     if attrs.handler().map(str::to_string) == spec {
         p.step(&format!("{name}: handler unchanged"));
         return Ok(());
     }
     attrs.set("handler", spec.as_deref());
-    let rc = sql::local_change_handler(&local, &admin.queue, &name, &[], attrs.encode().as_deref())
-        .await?;
+    let rc = sql::local_change_handler(
+        &local,
+        &admin.queue,
+        &name,
+        &tgargs,
+        attrs.encode().as_deref(),
+    )
+    .await?;
     p.step(&format!("{}: {}", rc.code, rc.note));
     Ok(())
 }
@@ -556,6 +549,7 @@ pub async fn add_seqs(
     all: bool,
     create: bool,
     skip_non_existing: bool,
+    register: &RegisterFilter,
     p: &mut dyn Progress,
 ) -> Result<()> {
     let local = admin.local().await?;
@@ -569,6 +563,9 @@ pub async fn add_seqs(
         let theirs = sql::seqs(prov, &admin.queue).await?;
         let ours = sql::seqs(&local, &admin.queue).await?;
         for s in &theirs {
+            if !register.seq(&s.seq_name) {
+                continue;
+            }
             if let (false, Some(v)) = (ours.iter().any(|o| o.seq_name == s.seq_name), s.last_value)
             {
                 sql::global_update_seq(&local, &admin.queue, &s.seq_name, v).await?;

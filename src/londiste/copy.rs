@@ -12,18 +12,23 @@
 //! constraints are dropped before the data and built afterwards, their DDL
 //! saved in `londiste.table_info.dropped_ddl` first so that a copy that dies
 //! half way never loses an index: the next copy finds it and restores it.
+//!
+//! Handlers may rename columns ([`CopySpec::column_map`]) or rewrite every
+//! row ([`CopySpec::rewrite`], e.g. obfuscate): a rewritten copy streams text
+//! COPY, its rows parsed, rewritten on the blocking pool while the next rows
+//! arrive, and re-escaped.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::try_join_all;
 use futures_util::{SinkExt, StreamExt};
-use tokio_postgres::{CancelToken, Client, NoTls};
+use tokio_postgres::{CancelToken, Client, CopyInSink, CopyOutStream, NoTls};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{self, mask_connstr, quote_fqname, quote_ident, quote_literal, DbError};
@@ -34,6 +39,14 @@ pub const DEFAULT_MIN_PART_BYTES: u64 = 64 << 20;
 /// Bytes gathered from the source before they are handed to the target
 /// connection (the server sends one message per row).
 const CHUNK: usize = 64 << 10;
+
+/// A handler's rewrite of the copied rows (e.g. obfuscate).
+pub trait RowRewrite: Send + Sync {
+    /// Whether this source column is copied at all.
+    fn keep(&self, column: &str) -> bool;
+    /// Rewrite one row in place; values are PostgreSQL text forms, None = NULL.
+    fn rewrite(&self, columns: &[String], row: &mut Vec<Option<String>>) -> Result<(), String>;
+}
 
 /// What to copy, from where to where.
 #[derive(Clone)]
@@ -61,6 +74,27 @@ pub struct CopySpec {
     /// table name), so a crash mid-copy never loses an index. None: keep it
     /// in memory only (tests).
     pub ddl_owner: Option<(String, String)>,
+    /// Copy exactly these (source column, destination column) pairs instead
+    /// of the columns both tables have (handlers that rename columns).
+    pub column_map: Option<Vec<(String, String)>>,
+    /// Every row goes through this (only the source columns it keeps are
+    /// read); the copy then runs in text COPY format.
+    pub rewrite: Option<Arc<dyn RowRewrite>>,
+    /// What happens to the destination's indexes and constraints.
+    pub ddl: DdlMode,
+}
+
+/// What the copy does with the destination's indexes and constraints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DdlMode {
+    /// Drop them (saved first), copy, rebuild them.
+    #[default]
+    Rebuild,
+    /// Drop them (saved in `dropped_ddl`) and leave them dropped: the lead
+    /// of a merged table rebuilds them once every part has copied.
+    DropOnly,
+    /// Leave them alone (a later part of a merged table).
+    Untouched,
 }
 
 impl CopySpec {
@@ -82,6 +116,9 @@ impl CopySpec {
             parts: 1,
             min_part_bytes: DEFAULT_MIN_PART_BYTES,
             ddl_owner: None,
+            column_map: None,
+            rewrite: None,
+            ddl: DdlMode::Rebuild,
         }
     }
 
@@ -106,6 +143,8 @@ impl fmt::Debug for CopySpec {
             .field("parts", &self.parts)
             .field("min_part_bytes", &self.min_part_bytes)
             .field("ddl_owner", &self.ddl_owner)
+            .field("column_map", &self.column_map)
+            .field("rewrite", &self.rewrite.as_ref().map(|_| "RowRewrite"))
             .finish()
     }
 }
@@ -196,6 +235,18 @@ pub enum CopyError {
         part: usize,
         got: String,
         want: String,
+    },
+    /// The column map or the row rewrite does not fit the tables.
+    #[error("copy of {table}: {reason}")]
+    Columns { table: String, reason: String },
+    /// The row rewrite refused a row (`what`: which COPY stream); `note`
+    /// says where dropped indexes are kept.
+    #[error("copy of {table}: rewriting the rows ({what}) failed: {reason}; fix the handler's rules and copy again{note}")]
+    Rewrite {
+        table: String,
+        what: String,
+        reason: String,
+        note: String,
     },
     /// `stop` was cancelled; `note` says where dropped indexes are kept.
     #[error("copy of {table} cancelled{note}")]
@@ -371,8 +422,8 @@ pub struct CopyOutcome {
     /// Parallel streams used.
     pub parts: usize,
     pub elapsed: Duration,
-    /// Binary COPY (every common column has the same type on both sides)
-    /// or text COPY.
+    /// Binary COPY (every copied column has the same type on both sides and
+    /// no rewrite) or text COPY.
     pub binary: bool,
 }
 
@@ -422,6 +473,7 @@ pub async fn copy_table(
             match (&mut e, note) {
                 (CopyError::Cancelled { note: n, .. }, Some(note)) => *n = note,
                 (CopyError::Db { hint, .. }, Some(note)) => hint.push_str(&note),
+                (CopyError::Rewrite { note: n, .. }, Some(note)) => *n = note,
                 _ => {}
             }
             Err(e)
@@ -501,6 +553,18 @@ impl PageRange {
     }
 }
 
+/// The columns a copy reads and writes.
+#[derive(Debug)]
+struct ColumnPlan {
+    /// Quoted source column list for the SELECT.
+    src_list: String,
+    /// Quoted destination column list, in the same order.
+    dst_list: String,
+    /// The source column names (what a [`RowRewrite`] sees).
+    names: Arc<[String]>,
+    binary: bool,
+}
+
 /// One index or constraint to drop before the copy and rebuild after.
 #[derive(Debug)]
 struct DropItem {
@@ -516,7 +580,7 @@ impl Run<'_> {
 
         let src_meta = self.table_meta(&src0, Side::Source).await?;
         let dst_meta = self.table_meta(&tgt0, Side::Target).await?;
-        let (columns, binary) = self.plan_columns(&src_meta, &dst_meta)?;
+        let plan = self.plan_columns(&src_meta, &dst_meta)?;
         let nparts = self.decide_parts(&src_meta);
         self.progress
             .set_estimates(src_meta.est_rows, Some(src_meta.table_bytes));
@@ -550,20 +614,13 @@ impl Run<'_> {
         self.progress.set_phase(CopyPhase::Data);
         let blocks = rel_bytes / src_meta.block_size.max(1);
         let ranges = page_ranges(blocks, nparts);
-        let col_list = columns
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
         let counts = try_join_all(
             sources
                 .iter()
                 .zip(targets.iter())
                 .zip(ranges)
                 .enumerate()
-                .map(|(i, ((s, t), r))| {
-                    self.copy_part(i, nparts, s, t, &src_meta, &col_list, binary, r)
-                }),
+                .map(|(i, ((s, t), r))| self.copy_part(i, nparts, s, t, &src_meta, &plan, r)),
         )
         .await?;
         let rows: u64 = counts.iter().map(|(r, _)| r).sum();
@@ -574,7 +631,12 @@ impl Run<'_> {
         drop(sources);
 
         self.progress.set_phase(CopyPhase::Indexes);
-        self.restore(&targets, &ddl).await?;
+        if self.spec.ddl != DdlMode::DropOnly {
+            self.restore(&targets, &ddl).await?;
+        } else if let Ok(mut p) = self.pending_ddl.lock() {
+            // Left dropped on purpose, saved in table_info.
+            *p = None;
+        }
 
         Ok(CopyOutcome {
             snapshot,
@@ -582,7 +644,7 @@ impl Run<'_> {
             bytes,
             parts: nparts,
             elapsed: started.elapsed(),
-            binary,
+            binary: plan.binary,
         })
     }
 
@@ -808,25 +870,73 @@ impl Run<'_> {
         })
     }
 
-    /// The columns to copy (source order) and whether binary COPY is safe.
-    fn plan_columns(
-        &self,
-        src: &TableMeta,
-        dst: &TableMeta,
-    ) -> Result<(Vec<String>, bool), CopyError> {
-        let mut names = Vec::new();
-        let mut binary = true;
-        for s in src.columns.iter().filter(|c| !c.generated) {
-            let Some(d) = dst.columns.iter().find(|d| d.name == s.name) else {
-                continue;
-            };
-            if d.generated {
-                continue;
+    /// The columns to copy (source order, or the column map's) and whether
+    /// binary COPY is safe.
+    fn plan_columns(&self, src: &TableMeta, dst: &TableMeta) -> Result<ColumnPlan, CopyError> {
+        let rewrite = self.spec.rewrite.as_deref();
+        let keep = |name: &str| rewrite.is_none_or(|r| r.keep(name));
+        let mut pairs: Vec<(&Column, &Column)> = Vec::new();
+        let columns_err = |reason: String| CopyError::Columns {
+            table: self.label.clone(),
+            reason,
+        };
+        match &self.spec.column_map {
+            None => {
+                for s in src.columns.iter().filter(|c| !c.generated) {
+                    let Some(d) = dst.columns.iter().find(|d| d.name == s.name) else {
+                        continue;
+                    };
+                    if !d.generated && keep(&s.name) {
+                        pairs.push((s, d));
+                    }
+                }
             }
-            binary &= s.ty == d.ty && s.portable && d.portable;
-            names.push(s.name.clone());
+            Some(map) => {
+                if map.is_empty() {
+                    return Err(columns_err(
+                        "the column map is empty; name at least one column to copy".into(),
+                    ));
+                }
+                let fix = "fix the handler's column map or the table";
+                for (sname, dname) in map {
+                    let s = src.columns.iter().find(|c| &c.name == sname).ok_or_else(|| {
+                        columns_err(format!(
+                            "column {sname:?} of the column map is not in the source table {}; {fix}",
+                            self.spec.src_table
+                        ))
+                    })?;
+                    let d = dst.columns.iter().find(|c| &c.name == dname).ok_or_else(|| {
+                        columns_err(format!(
+                            "column {dname:?} of the column map is not in the destination table {}; {fix}",
+                            self.spec.dest_table
+                        ))
+                    })?;
+                    if d.generated {
+                        return Err(columns_err(format!(
+                            "column {dname:?} of the destination table {} is generated and \
+                             cannot be copied into; {fix}",
+                            self.spec.dest_table
+                        )));
+                    }
+                    if pairs.iter().any(|(_, p)| p.name == d.name) {
+                        return Err(columns_err(format!(
+                            "destination column {dname:?} appears twice in the column map; {fix}"
+                        )));
+                    }
+                    if keep(sname) {
+                        pairs.push((s, d));
+                    }
+                }
+            }
         }
-        if names.is_empty() {
+        if pairs.is_empty() {
+            if rewrite.is_some() {
+                return Err(columns_err(format!(
+                    "the handler's row rewrite keeps none of the columns the source {} and \
+                     destination {} have in common; nothing to copy (check the handler's rules)",
+                    self.spec.src_table, self.spec.dest_table
+                )));
+            }
             return Err(CopyError::NoCommonColumns {
                 table: self.label.clone(),
                 src: self.spec.src_table.clone(),
@@ -836,7 +946,7 @@ impl Run<'_> {
         let missing: Vec<String> = dst
             .primary_key
             .iter()
-            .filter(|k| !names.contains(k))
+            .filter(|k| !pairs.iter().any(|(_, d)| &&d.name == k))
             // a generated key column fills itself
             .filter(|k| !dst.columns.iter().any(|c| &c.name == *k && c.generated))
             .map(|k| quote_ident(k))
@@ -849,7 +959,23 @@ impl Run<'_> {
                 columns: missing.join(", "),
             });
         }
-        Ok((names, binary))
+        let binary = rewrite.is_none()
+            && pairs
+                .iter()
+                .all(|(s, d)| s.ty == d.ty && s.portable && d.portable);
+        let list = |names: Vec<&str>| {
+            names
+                .into_iter()
+                .map(quote_ident)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Ok(ColumnPlan {
+            src_list: list(pairs.iter().map(|(s, _)| s.name.as_str()).collect()),
+            dst_list: list(pairs.iter().map(|(_, d)| d.name.as_str()).collect()),
+            names: pairs.iter().map(|(s, _)| s.name.clone()).collect(),
+            binary,
+        })
     }
 
     fn decide_parts(&self, src: &TableMeta) -> usize {
@@ -915,7 +1041,11 @@ impl Run<'_> {
             }
         };
 
-        let items = self.droppable(client, dst).await?;
+        let items = if self.spec.ddl == DdlMode::Untouched {
+            Vec::new()
+        } else {
+            self.droppable(client, dst).await?
+        };
         let previous = saved
             .as_ref()
             .and_then(|(_, _, d)| d.as_deref())
@@ -1174,10 +1304,10 @@ impl Run<'_> {
         src: &Client,
         tgt: &Client,
         src_meta: &TableMeta,
-        col_list: &str,
-        binary: bool,
+        plan: &ColumnPlan,
         range: PageRange,
     ) -> Result<(u64, u64), CopyError> {
+        let binary = plan.binary;
         let spec = self.spec;
         let what = if nparts > 1 {
             format!("COPY part {}/{nparts}", part + 1)
@@ -1197,12 +1327,14 @@ impl Run<'_> {
         };
         let format = if binary { " (FORMAT binary)" } else { "" };
         let out_sql = format!(
-            "COPY (SELECT {col_list} FROM {only}{}{filter}) TO STDOUT{format}",
+            "COPY (SELECT {} FROM {only}{}{filter}) TO STDOUT{format}",
+            plan.src_list,
             quote_fqname(&spec.src_table)
         );
         let in_sql = format!(
-            "COPY {} ({col_list}) FROM STDIN{format}",
-            quote_fqname(&spec.dest_table)
+            "COPY {} ({}) FROM STDIN{format}",
+            quote_fqname(&spec.dest_table),
+            plan.dst_list
         );
 
         tgt.batch_execute("BEGIN")
@@ -1223,6 +1355,39 @@ impl Run<'_> {
         })?;
         let mut stream = pin!(stream);
 
+        let bytes = match &spec.rewrite {
+            Some(rw) => {
+                self.stream_rewritten(&what, stream.as_mut(), sink.as_mut(), rw, &plan.names)
+                    .await?
+            }
+            None => {
+                self.stream_raw(&what, binary, stream.as_mut(), sink.as_mut())
+                    .await?
+            }
+        };
+        let rows = sink
+            .as_mut()
+            .finish()
+            .await
+            .map_err(|e| self.db_err(Side::Target, format!("{what}: finishing"), e))?;
+        tgt.batch_execute("COMMIT")
+            .await
+            .map_err(|e| self.db_err(Side::Target, format!("{what}: COMMIT"), e))?;
+        src.batch_execute("COMMIT")
+            .await
+            .map_err(|e| self.db_err(Side::Source, format!("{what}: ending the read"), e))?;
+        Ok((rows, bytes))
+    }
+
+    /// The plain path of [`Self::copy_part`]: bytes passed through as they
+    /// come, gathered into chunks. Returns the bytes streamed.
+    async fn stream_raw(
+        &self,
+        what: &str,
+        binary: bool,
+        mut stream: Pin<&mut CopyOutStream>,
+        mut sink: Pin<&mut CopyInSink<Bytes>>,
+    ) -> Result<u64, CopyError> {
         let mut counter = RowCounter::new(binary);
         let mut buf = BytesMut::with_capacity(CHUNK * 2);
         let mut bytes = 0u64;
@@ -1244,18 +1409,92 @@ impl Run<'_> {
                 .await
                 .map_err(|e| self.db_err(Side::Target, format!("{what}: writing rows"), e))?;
         }
-        let rows = sink
-            .as_mut()
-            .finish()
-            .await
-            .map_err(|e| self.db_err(Side::Target, format!("{what}: finishing"), e))?;
-        tgt.batch_execute("COMMIT")
-            .await
-            .map_err(|e| self.db_err(Side::Target, format!("{what}: COMMIT"), e))?;
-        src.batch_execute("COMMIT")
-            .await
-            .map_err(|e| self.db_err(Side::Source, format!("{what}: ending the read"), e))?;
-        Ok((rows, bytes))
+        Ok(bytes)
+    }
+
+    /// The rewrite path of [`Self::copy_part`]: text rows cut at line ends
+    /// into chunks, each rewritten on the blocking pool while the next one
+    /// streams in (one chunk in flight per part, so rows stay in order).
+    /// Returns the bytes read from the source.
+    async fn stream_rewritten(
+        &self,
+        what: &str,
+        mut stream: Pin<&mut CopyOutStream>,
+        mut sink: Pin<&mut CopyInSink<Bytes>>,
+        rw: &Arc<dyn RowRewrite>,
+        columns: &Arc<[String]>,
+    ) -> Result<u64, CopyError> {
+        let mut counter = RowCounter::new(false);
+        let mut carry = BytesMut::with_capacity(CHUNK * 2);
+        let mut bytes = 0u64;
+        let mut rows_handed = 0u64;
+        let mut pending: Option<tokio::task::JoinHandle<Result<Bytes, String>>> = None;
+        loop {
+            let (work, done) = match stream.next().await {
+                Some(chunk) => {
+                    let chunk = chunk.map_err(|e| {
+                        self.db_err(Side::Source, format!("{what}: reading rows"), e)
+                    })?;
+                    let rows = counter.feed(&chunk);
+                    bytes += chunk.len() as u64;
+                    self.progress.add(rows, chunk.len() as u64);
+                    carry.extend_from_slice(&chunk);
+                    if carry.len() < CHUNK {
+                        continue;
+                    }
+                    // Whole rows only; a row longer than a chunk waits for
+                    // its end.
+                    let Some(end) = carry.iter().rposition(|&c| c == b'\n') else {
+                        continue;
+                    };
+                    (carry.split_to(end + 1).freeze(), false)
+                }
+                None => (carry.split().freeze(), true),
+            };
+            if let Some(h) = pending.take() {
+                let out = self.rewritten(what, h).await?;
+                sink.send(out)
+                    .await
+                    .map_err(|e| self.db_err(Side::Target, format!("{what}: writing rows"), e))?;
+            }
+            if !work.is_empty() {
+                let first_row = rows_handed;
+                rows_handed += work.iter().filter(|&&c| c == b'\n').count() as u64;
+                let rw = Arc::clone(rw);
+                let columns = Arc::clone(columns);
+                pending = Some(tokio::task::spawn_blocking(move || {
+                    rewrite_copy_rows(&work, &columns, rw.as_ref(), first_row)
+                }));
+            }
+            if done {
+                break;
+            }
+        }
+        if let Some(h) = pending.take() {
+            let out = self.rewritten(what, h).await?;
+            sink.send(out)
+                .await
+                .map_err(|e| self.db_err(Side::Target, format!("{what}: writing rows"), e))?;
+        }
+        Ok(bytes)
+    }
+
+    async fn rewritten(
+        &self,
+        what: &str,
+        h: tokio::task::JoinHandle<Result<Bytes, String>>,
+    ) -> Result<Bytes, CopyError> {
+        let err = |reason: String| CopyError::Rewrite {
+            table: self.label.clone(),
+            what: what.to_string(),
+            reason,
+            note: String::new(),
+        };
+        match h.await {
+            Ok(Ok(b)) => Ok(b),
+            Ok(Err(reason)) => Err(err(reason)),
+            Err(e) => Err(err(format!("the rewrite task failed: {e}"))),
+        }
     }
 
     /// Rebuild what was dropped: index builds spread over the target
@@ -1461,6 +1700,140 @@ fn split_statements(sql: &str) -> Vec<String> {
         push(&sql[start..]);
     }
     out
+}
+
+/// Rewrite whole text-COPY rows (`data` ends at a row end); `first_row`
+/// rows of this stream came before, for error messages. Values are named
+/// by row number only: they may be what the rewrite exists to hide.
+fn rewrite_copy_rows(
+    data: &[u8],
+    columns: &[String],
+    rw: &dyn RowRewrite,
+    first_row: u64,
+) -> Result<Bytes, String> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 4);
+    let mut row: Vec<Option<String>> = Vec::with_capacity(columns.len());
+    for (i, line) in data.split_inclusive(|&c| c == b'\n').enumerate() {
+        let n = first_row + i as u64 + 1;
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        parse_copy_text_row(line, &mut row).map_err(|e| format!("row {n}: {e}"))?;
+        if row.len() != columns.len() {
+            return Err(format!(
+                "row {n}: {} values for {} columns",
+                row.len(),
+                columns.len()
+            ));
+        }
+        rw.rewrite(columns, &mut row)
+            .map_err(|e| format!("row {n}: {e}"))?;
+        if row.len() != columns.len() {
+            return Err(format!(
+                "row {n}: the rewrite returned {} values for {} columns",
+                row.len(),
+                columns.len()
+            ));
+        }
+        write_copy_text_row(&row, &mut out);
+    }
+    Ok(Bytes::from(out))
+}
+
+/// One line of text COPY (without its newline) into its values.
+fn parse_copy_text_row(line: &[u8], row: &mut Vec<Option<String>>) -> Result<(), String> {
+    row.clear();
+    for (i, field) in line.split(|&c| c == b'\t').enumerate() {
+        row.push(unescape_copy_field(field).map_err(|e| format!("value {}: {e}", i + 1))?);
+    }
+    Ok(())
+}
+
+/// A text-COPY value: `\N` is NULL; backslash escapes `\b \f \n \r \t
+/// \v`, octal `\ooo`, hex `\xhh`, and `\c` for any other character c.
+fn unescape_copy_field(raw: &[u8]) -> Result<Option<String>, String> {
+    if raw == b"\\N" {
+        return Ok(None);
+    }
+    let bytes = if raw.contains(&b'\\') {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let c = raw[i];
+            i += 1;
+            if c != b'\\' || i == raw.len() {
+                out.push(c);
+                continue;
+            }
+            let e = raw[i];
+            i += 1;
+            match e {
+                b'b' => out.push(8),
+                b'f' => out.push(12),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'v' => out.push(11),
+                b'0'..=b'7' => {
+                    let mut v = u32::from(e - b'0');
+                    for _ in 0..2 {
+                        match raw.get(i) {
+                            Some(&d @ b'0'..=b'7') => {
+                                v = v * 8 + u32::from(d - b'0');
+                                i += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    out.push((v & 0xff) as u8);
+                }
+                b'x' if raw.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                    let mut v = 0u8;
+                    for _ in 0..2 {
+                        match raw.get(i).and_then(|d| (*d as char).to_digit(16)) {
+                            Some(d) => {
+                                v = v * 16 + d as u8;
+                                i += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                    out.push(v);
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    } else {
+        raw.to_vec()
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| "not valid UTF-8".to_string())
+}
+
+/// Values as one text-COPY line, newline included.
+fn write_copy_text_row(row: &[Option<String>], out: &mut Vec<u8>) {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        let Some(v) = v else {
+            out.extend_from_slice(b"\\N");
+            continue;
+        };
+        for &c in v.as_bytes() {
+            match c {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                8 => out.extend_from_slice(b"\\b"),
+                12 => out.extend_from_slice(b"\\f"),
+                11 => out.extend_from_slice(b"\\v"),
+                _ => out.push(c),
+            }
+        }
+    }
+    out.push(b'\n');
 }
 
 /// Counts rows in a COPY stream chunk by chunk, as they pass.
@@ -1744,6 +2117,78 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(p.snapshot().elapsed, a.elapsed, "elapsed stops at the end");
         assert_eq!(a.eta, Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn copy_text_escapes_round_trip() {
+        let values: Vec<Option<String>> = vec![
+            Some("plain".into()),
+            None,
+            Some(String::new()),
+            Some("tab\there\nnew\rline \\ back\\N".into()),
+            Some("\u{8}\u{b}\u{c} ünï ☺".into()),
+            Some("\\N".into()),
+            Some("\\.".into()),
+        ];
+        let mut line = Vec::new();
+        write_copy_text_row(&values, &mut line);
+        assert_eq!(
+            String::from_utf8(line.clone()).unwrap(),
+            "plain\t\\N\t\ttab\\there\\nnew\\rline \\\\ back\\\\N\t\\b\\v\\f ünï ☺\t\\\\N\t\\\\.\n"
+        );
+        assert_eq!(line.iter().filter(|&&c| c == b'\n').count(), 1);
+        let mut back = Vec::new();
+        parse_copy_text_row(line.strip_suffix(b"\n").unwrap(), &mut back).unwrap();
+        assert_eq!(back, values);
+        // what PostgreSQL may also send or accept: octal, hex, other escapes
+        let mut row = Vec::new();
+        parse_copy_text_row(b"\\101\\x42\\7\\x4g\\q\\\t\\N\t\\Nx\t", &mut row).unwrap();
+        assert_eq!(
+            row,
+            vec![
+                Some("AB\u{7}\u{4}gq\\".into()),
+                None,
+                Some("Nx".into()),
+                Some(String::new())
+            ]
+        );
+        assert!(parse_copy_text_row(b"\\377", &mut row).is_err());
+    }
+
+    struct Upper;
+
+    impl RowRewrite for Upper {
+        fn keep(&self, column: &str) -> bool {
+            column != "drop"
+        }
+        fn rewrite(&self, columns: &[String], row: &mut Vec<Option<String>>) -> Result<(), String> {
+            for (c, v) in columns.iter().zip(row.iter_mut()) {
+                if c == "bad" && v.as_deref() == Some("x") {
+                    return Err(format!("column {c}: refused"));
+                }
+                if let Some(v) = v {
+                    *v = v.to_uppercase();
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rewriting_copy_rows() {
+        let cols = vec!["a".to_string(), "bad".to_string()];
+        let out = rewrite_copy_rows(b"x\\ty\tz\n\\N\t\n", &cols, &Upper, 0).unwrap();
+        assert_eq!(&out[..], b"X\\tY\tZ\n\\N\t\n");
+        assert!(rewrite_copy_rows(b"", &cols, &Upper, 0).unwrap().is_empty());
+        // a last line without its newline still counts
+        assert_eq!(
+            &rewrite_copy_rows(b"a\tb", &cols, &Upper, 0).unwrap()[..],
+            b"A\tB\n"
+        );
+        let e = rewrite_copy_rows(b"a\tb\nc\tx\n", &cols, &Upper, 10).unwrap_err();
+        assert_eq!(e, "row 12: column bad: refused");
+        let e = rewrite_copy_rows(b"a\tb\tc\n", &cols, &Upper, 0).unwrap_err();
+        assert_eq!(e, "row 1: 3 values for 2 columns");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod admin;
 pub mod compare;
 pub mod copy;
 pub mod execute;
+pub mod handler;
+pub mod obfuscate;
 pub mod replay;
 pub mod sql;
 pub mod worker;

@@ -56,6 +56,23 @@ pub struct TableTarget {
     pub dest: String,
     /// Handler arg ignore_truncate=1: truncate events are dropped.
     pub ignore_truncate: bool,
+    /// How changed rows are written (the `bulk` handler's `method`).
+    pub mode: ApplyMode,
+}
+
+/// How a table's inserts and updates are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Inserts insert, updates update (bulk method 0, the default).
+    #[default]
+    Update,
+    /// An update deletes the row and inserts its new image (bulk method
+    /// 1): an update of a row the table lacks inserts it. Needs full-row
+    /// events (logutriga, jsontriga).
+    DeleteInsert,
+    /// As [`DeleteInsert`](ApplyMode::DeleteInsert), and an insert replaces
+    /// a row with the same key (bulk method 2).
+    Merged,
 }
 
 impl TableTarget {
@@ -65,6 +82,7 @@ impl TableTarget {
             table: table.to_string(),
             dest: table.to_string(),
             ignore_truncate: false,
+            mode: ApplyMode::Update,
         }
     }
 }
@@ -532,12 +550,38 @@ impl Replay {
         let t = ctx.t;
         let mut shapes: HashMap<Shape, usize> = HashMap::new();
         let mut prepared: Vec<Statement> = Vec::new();
+        let mut kinds: Vec<Kind> = Vec::new();
         for chunk in t.events.chunks(CHUNK_ROWS) {
             // (shape, params, event) per statement to run
             let mut runs: Vec<(usize, Vec<Option<&str>>, &RowEvent)> = Vec::new();
             let mut new_sql: Vec<String> = Vec::new();
             for ev in chunk {
                 let key = ctx.key(ev)?;
+                let replace = match ev.op {
+                    Op::Insert => t.mode == ApplyMode::Merged,
+                    Op::Update => t.mode != ApplyMode::Update,
+                    _ => false,
+                };
+                if replace {
+                    // Delete, then insert the event's image.
+                    let mut row = ctx.insert_row(ev, &key);
+                    ctx.put_key(&mut row, &key);
+                    let cols: Vec<usize> = set_columns(&row);
+                    let params = cols.iter().map(|&c| row[c].flatten()).collect();
+                    for (shape, params) in [
+                        (Shape::Delete, key.iter().map(|k| Some(*k)).collect()),
+                        (Shape::Insert(cols), params),
+                    ] {
+                        let n = shapes.len();
+                        let idx = *shapes.entry(shape).or_insert_with_key(|s| {
+                            new_sql.push(ctx.meta.ordered_sql(s));
+                            kinds.push(s.kind());
+                            n
+                        });
+                        runs.push((idx, params, ev));
+                    }
+                    continue;
+                }
                 let (shape, params) = match ev.op {
                     Op::Insert => {
                         let row = ctx.insert_row(ev, &key);
@@ -565,6 +609,7 @@ impl Replay {
                 let n = shapes.len();
                 let idx = *shapes.entry(shape).or_insert_with_key(|s| {
                     new_sql.push(ctx.meta.ordered_sql(s));
+                    kinds.push(s.kind());
                     n
                 });
                 runs.push((idx, params, ev));
@@ -595,12 +640,12 @@ impl Replay {
             self.stats.statements += futs.len() as u64;
             let results = run_in_order(futs).await;
             let mut counts = (0u64, 0u64, 0u64);
-            for ((_, _, ev), r) in runs.iter().zip(results) {
+            for ((idx, _, ev), r) in runs.iter().zip(results) {
                 match r {
-                    Ok(n) => match ev.op {
-                        Op::Insert => counts.0 += n,
-                        Op::Update => counts.1 += n,
-                        _ => counts.2 += n,
+                    Ok(n) => match kinds[*idx] {
+                        Kind::Insert => counts.0 += n,
+                        Kind::Update => counts.1 += n,
+                        Kind::Delete => counts.2 += n,
                     },
                     Err(cause) => {
                         return Err(ReplayError::Event {
@@ -679,6 +724,7 @@ impl Segment {
             None => {
                 self.tables.push(TableEvents {
                     dest: target.dest.clone(),
+                    mode: target.mode,
                     tables: Vec::new(),
                     names: Vec::new(),
                     name_idx: HashMap::new(),
@@ -700,6 +746,8 @@ impl Segment {
 /// One destination table's events of a segment, column names interned.
 struct TableEvents {
     dest: String,
+    /// The first target's mode (one destination has one handler).
+    mode: ApplyMode,
     /// Global names whose events go here (usually one).
     tables: Vec<String>,
     names: Vec<String>,
@@ -1064,6 +1112,16 @@ enum Shape {
     Delete,
 }
 
+impl Shape {
+    fn kind(&self) -> Kind {
+        match self {
+            Shape::Insert(_) => Kind::Insert,
+            Shape::Update(_) => Kind::Update,
+            Shape::Delete => Kind::Delete,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- merging
 
 /// A row image: per destination column, absent or a value (`None` = NULL).
@@ -1194,6 +1252,15 @@ impl<'a> Ctx<'a> {
         row
     }
 
+    /// Set the key columns of `row` (the insert image of an update).
+    fn put_key(&self, row: &mut Image<'a>, key: &[&'a str]) {
+        for (p, &c) in self.meta.key.iter().enumerate() {
+            if !self.meta.columns[c].generated {
+                row[c] = Some(Some(key[p]));
+            }
+        }
+    }
+
     /// The changed non-key columns of an update.
     fn update_row(&self, ev: &'a RowEvent) -> Image<'a> {
         let mut row: Image<'a> = vec![None; self.meta.columns.len()];
@@ -1213,6 +1280,7 @@ impl<'a> Ctx<'a> {
     /// Net effect per key; `None` when the events do something the merge
     /// does not model (then the segment is replayed in order).
     fn merge(&self) -> Result<Option<Plan<'a>>, ReplayError> {
+        let merged = self.t.mode == ApplyMode::Merged;
         let mut index: HashMap<Vec<&'a str>, usize> = HashMap::new();
         let mut nets: Vec<(Vec<&'a str>, Net<'a>)> = Vec::new();
         for ev in &self.t.events {
@@ -1235,6 +1303,10 @@ impl<'a> Ctx<'a> {
             match ev.op {
                 Op::Insert => match net.row {
                     NetRow::Untouched | NetRow::Gone => {
+                        net.row = NetRow::Insert(self.insert_row(ev, &key));
+                    }
+                    // Merged: the insert replaces the row.
+                    NetRow::Insert(_) | NetRow::Update(_) if merged => {
                         net.row = NetRow::Insert(self.insert_row(ev, &key));
                     }
                     NetRow::Insert(_) | NetRow::Update(_) => return Ok(None),
@@ -1264,7 +1336,23 @@ impl<'a> Ctx<'a> {
         };
         let mut upd_groups: HashMap<Vec<usize>, usize> = HashMap::new();
         let mut ins_groups: HashMap<Vec<usize>, usize> = HashMap::new();
-        for (key, net) in nets {
+        for (key, mut net) in nets {
+            if self.t.mode != ApplyMode::Update {
+                // Delete and insert the new image instead of updating;
+                // Merged also clears the way for every insert.
+                match std::mem::replace(&mut net.row, NetRow::Untouched) {
+                    NetRow::Update(mut row) => {
+                        self.put_key(&mut row, &key);
+                        net.row = NetRow::Insert(row);
+                        net.delete_first = true;
+                    }
+                    NetRow::Insert(row) => {
+                        net.delete_first |= merged;
+                        net.row = NetRow::Insert(row);
+                    }
+                    other => net.row = other,
+                }
+            }
             if net.delete_first {
                 plan.deletes.push(key.clone());
                 plan.ops += 1;

@@ -27,8 +27,9 @@ use tokio::sync::Notify;
 use tokio_postgres::{Client, Transaction};
 use tokio_util::sync::CancellationToken;
 
-use super::copy::{copy_table, CopyProgress, CopySpec};
-use super::replay::{Replay, TableTarget};
+use super::copy::{copy_table, CopyProgress, CopySpec, DdlMode};
+use super::handler::{HandlerEnv, HandlerSettings, Router};
+use super::replay::Replay;
 use super::sql::{self, MergeState, TableInfo};
 use crate::cascade::node;
 use crate::cascade::worker::{Applier, BoxFuture, Prepare, Ready, WAKE_CHANNEL};
@@ -47,6 +48,45 @@ pub struct LondisteSettings {
     pub min_part_bytes: u64,
     /// `statement_timeout` for the locking steps of add-table and compare.
     pub lock_timeout: Duration,
+    /// The handlers' keys (shard_hash_func, shard_info_sql, obfuscator_*).
+    pub handlers: HandlerSettings,
+    /// `local_only`: a leaf fetches only events of its local tables (and
+    /// `pgq.*`, `londiste.*`, EXECUTE unless `local_only_drop_execute`).
+    pub local_only: bool,
+    pub local_only_drop_execute: bool,
+    /// `register_only_tables` / `register_skip_tables` /
+    /// `register_only_seqs` / `register_skip_seqs`: which of the cascade's
+    /// tables and sequences a non-root node registers (globs).
+    pub register: RegisterFilter,
+}
+
+/// Which global table and sequence registrations a non-root node takes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterFilter {
+    pub only_tables: Vec<String>,
+    pub skip_tables: Vec<String>,
+    pub only_seqs: Vec<String>,
+    pub skip_seqs: Vec<String>,
+}
+
+impl RegisterFilter {
+    fn pass(name: &str, only: &[String], skip: &[String]) -> bool {
+        let m = |pats: &[String]| {
+            pats.iter()
+                .any(|p| super::admin::glob_match(&super::admin::fqname(p), name))
+        };
+        (only.is_empty() || m(only)) && !m(skip)
+    }
+
+    /// Whether table `name` (schema.table) is registered here.
+    pub fn table(&self, name: &str) -> bool {
+        Self::pass(name, &self.only_tables, &self.skip_tables)
+    }
+
+    /// Whether sequence `name` is registered here.
+    pub fn seq(&self, name: &str) -> bool {
+        Self::pass(name, &self.only_seqs, &self.skip_seqs)
+    }
 }
 
 impl Default for LondisteSettings {
@@ -56,6 +96,10 @@ impl Default for LondisteSettings {
             copy_parts: 4,
             min_part_bytes: 64 << 20,
             lock_timeout: Duration::from_secs(10),
+            handlers: HandlerSettings::default(),
+            local_only: false,
+            local_only_drop_execute: false,
+            register: RegisterFilter::default(),
         }
     }
 }
@@ -76,6 +120,15 @@ impl LondisteSettings {
             copy_parts: int("threaded_copy_pool_size", d.copy_parts)?,
             min_part_bytes: d.min_part_bytes,
             lock_timeout: s.get_duration("lock_timeout", d.lock_timeout)?,
+            handlers: HandlerSettings::from_section(s)?,
+            local_only: s.get_bool("local_only", false)?,
+            local_only_drop_execute: s.get_bool("local_only_drop_execute", false)?,
+            register: RegisterFilter {
+                only_tables: s.get_list("register_only_tables", &[])?,
+                skip_tables: s.get_list("register_skip_tables", &[])?,
+                only_seqs: s.get_list("register_only_seqs", &[])?,
+                skip_seqs: s.get_list("register_skip_seqs", &[])?,
+            },
         })
     }
 }
@@ -96,6 +149,9 @@ pub struct CopyState {
 /// worker's [`CascadeView::applier`](crate::cascade::CascadeView)).
 pub struct LondisteExtra {
     pub copies: Arc<Mutex<HashMap<String, CopyState>>>,
+    /// The job file's Londiste keys (lock_timeout, handler settings), for
+    /// the console's actions.
+    pub settings: LondisteSettings,
 }
 
 struct CopyTask {
@@ -112,8 +168,12 @@ pub struct Londiste {
     tasks: Mutex<HashMap<String, CopyTask>>,
     /// Per table: progress of the running copy, last error.
     pub copies: Arc<Mutex<HashMap<String, CopyState>>>,
-    /// Kept between batches for its table metadata cache.
-    replay: tokio::sync::Mutex<Option<Replay>>,
+    /// Kept between batches for their caches (table metadata, handlers).
+    replay: tokio::sync::Mutex<Option<(Replay, Router)>>,
+    env: Arc<HandlerEnv>,
+    /// The tables as the last batch saw them (for the events a branch
+    /// copies into its queue).
+    batch_tables: Mutex<HashMap<String, TableInfo>>,
 }
 
 impl Londiste {
@@ -122,10 +182,12 @@ impl Londiste {
             queue: queue.to_string(),
             worker: worker.to_string(),
             db: db.to_string(),
-            settings,
             tasks: Mutex::new(HashMap::new()),
             copies: Arc::new(Mutex::new(HashMap::new())),
             replay: tokio::sync::Mutex::new(None),
+            env: Arc::new(HandlerEnv::new(settings.handlers.clone())),
+            batch_tables: Mutex::new(HashMap::new()),
+            settings,
         }
     }
 
@@ -181,6 +243,7 @@ impl Londiste {
             wake: wake.clone(),
             stop: p.stop.child_token(),
             copies: self.copies.clone(),
+            env: self.env.clone(),
         };
         let handle = tokio::spawn(async move {
             let table = job.table.clone();
@@ -440,7 +503,13 @@ impl Londiste {
     ) -> Result<(), String> {
         let mut guard = self.replay.lock().await;
         // A failed batch leaves no half state behind: start clean.
-        let mut replay = guard.take().unwrap_or_else(|| Replay::new(&self.queue));
+        let (mut replay, mut router) = guard.take().unwrap_or_else(|| {
+            (
+                Replay::new(&self.queue),
+                Router::new(&self.queue, self.env.clone()),
+            )
+        });
+        router.reset();
         let mut tables: HashMap<String, TableInfo> = sql::tables(tx, &self.queue)
             .await
             .map_err(|e| self.err(e))?
@@ -459,23 +528,40 @@ impl Londiste {
                 );
             }
         }
+        {
+            let ok: Vec<&TableInfo> = tables
+                .values()
+                .filter(|t| t.local && t.merge_state == MergeState::Ok)
+                .collect();
+            router.begin(tx, &ok).await.map_err(|e| self.err(e))?;
+        }
         for ev in events {
             let ty = ev.ev_type.as_deref().unwrap_or("");
             let data = ev.ev_data.as_deref().unwrap_or("");
             match ty {
+                "londiste.add-table"
+                    if !self.settings.register.table(&super::admin::fqname(data)) => {}
                 "londiste.add-table" => {
                     sql::global_add_table(tx, &self.queue, data)
                         .await
                         .map_err(|e| self.err(e))?;
                 }
                 "londiste.remove-table" => {
-                    replay.flush(tx).await.map_err(|e| self.err(e))?;
+                    router
+                        .flush(&mut replay, tx)
+                        .await
+                        .map_err(|e| self.err(e))?;
                     match sql::global_remove_table(tx, &self.queue, data).await {
                         Ok(_) | Err(node::CascadeError::Refused { code: 400, .. }) => {}
                         Err(e) => return Err(self.err(e)),
                     }
                     tables.remove(data);
                 }
+                "londiste.update-seq"
+                    if !self
+                        .settings
+                        .register
+                        .seq(&super::admin::fqname(ev.ev_extra1.as_deref().unwrap_or(""))) => {}
                 "londiste.update-seq" => {
                     let seq = ev.ev_extra1.as_deref().unwrap_or("");
                     let v: i64 = data.parse().map_err(|_| {
@@ -492,7 +578,10 @@ impl Londiste {
                     }
                 }
                 "EXECUTE" => {
-                    replay.flush(tx).await.map_err(|e| self.err(e))?;
+                    router
+                        .flush(&mut replay, tx)
+                        .await
+                        .map_err(|e| self.err(e))?;
                     let r = super::execute::replay_execute(tx, &self.queue, ev)
                         .await
                         .map_err(|e| self.err(format!("EXECUTE event {}: {e}", ev.ev_id)))?;
@@ -510,11 +599,9 @@ impl Londiste {
                     if filters.get(&name).is_some_and(|s| s.visible(ev.ev_txid)) {
                         continue;
                     }
-                    let Some(target) = target_for(t).map_err(|e| self.err(e))? else {
-                        continue;
-                    };
-                    replay
-                        .push(&target, batch.batch_id, ev)
+                    router
+                        .route(&mut replay, tx, t, batch, ev)
+                        .await
                         .map_err(|e| self.err(e))?;
                 }
                 other if other.starts_with("pgq.") => {}
@@ -526,7 +613,10 @@ impl Londiste {
                 }
             }
         }
-        replay.flush(tx).await.map_err(|e| self.err(e))?;
+        router
+            .flush(&mut replay, tx)
+            .await
+            .map_err(|e| self.err(e))?;
         if !filters.is_empty() {
             // Once the batch's end tick sees everything a copy saw, later
             // batches hold nothing the copy had: drop the filter.
@@ -541,7 +631,8 @@ impl Londiste {
                 }
             }
         }
-        *guard = Some(replay);
+        *guard = Some((replay, router));
+        *self.batch_tables.lock().expect("batch tables lock") = tables;
         Ok(())
     }
 }
@@ -564,7 +655,47 @@ impl Applier for Londiste {
     fn extra(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
         Some(Arc::new(LondisteExtra {
             copies: self.copies.clone(),
+            settings: self.settings.clone(),
         }))
+    }
+
+    fn copy_events<'a>(
+        &'a self,
+        tx: &'a Transaction<'_>,
+        events: Vec<Event>,
+    ) -> BoxFuture<'a, Result<Vec<Event>, String>> {
+        Box::pin(async move {
+            let tables = self.batch_tables.lock().expect("batch tables lock").clone();
+            let mut guard = self.replay.lock().await;
+            let Some((_, router)) = guard.as_mut() else {
+                return Ok(events);
+            };
+            router
+                .copy_events(tx, &tables, events)
+                .await
+                .map_err(|e| self.err(e))
+        })
+    }
+
+    fn event_filter<'a>(
+        &'a self,
+        target: &'a Client,
+    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move {
+            if !self.settings.local_only {
+                return Ok(None);
+            }
+            let tables = sql::tables(target, &self.queue)
+                .await
+                .map_err(|e| self.err(e))?;
+            Ok(Some(local_only_filter(
+                tables
+                    .iter()
+                    .filter(|t| t.local)
+                    .map(|t| t.table_name.as_str()),
+                self.settings.local_only_drop_execute,
+            )))
+        })
     }
 
     fn root_loop<'a>(&'a self, target: &'a Client) -> BoxFuture<'a, Result<(), String>> {
@@ -577,9 +708,30 @@ impl Applier for Londiste {
     }
 }
 
+/// The `local_only` condition on event columns: system events, EXECUTE
+/// (unless dropped) and row events of the local tables (`public.` tables
+/// are also named without their schema by some triggers).
+fn local_only_filter<'a>(tables: impl Iterator<Item = &'a str>, drop_execute: bool) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for t in tables {
+        names.push(crate::db::quote_literal(t));
+        if let Some(short) = t.strip_prefix("public.") {
+            names.push(crate::db::quote_literal(short));
+        }
+    }
+    let mut w = "ev_type like 'pgq.%' or ev_type like 'londiste.%'".to_string();
+    if !drop_execute {
+        w.push_str(" or ev_type = 'EXECUTE'");
+    }
+    if !names.is_empty() {
+        w.push_str(&format!(" or ev_extra1 in ({})", names.join(", ")));
+    }
+    format!("({w})")
+}
+
 /// Row events: logutriga `I:`/`U:`/`D:`, sqltriga `I`/`U`/`D`, truncate
 /// `R`, jsontriga `{…}`.
-fn is_row_event(ty: &str) -> bool {
+pub(crate) fn is_row_event(ty: &str) -> bool {
     matches!(ty, "I" | "U" | "D" | "R")
         || ty.starts_with("I:")
         || ty.starts_with("U:")
@@ -587,48 +739,7 @@ fn is_row_event(ty: &str) -> bool {
         || ty.starts_with('{')
 }
 
-/// Where a table's events go, by its handler; `None`: the handler keeps
-/// nothing (vtable, fake_local, qtable).
-fn target_for(t: &TableInfo) -> Result<Option<TableTarget>, String> {
-    let (name, args) = match t.table_attrs.handler() {
-        None => ("londiste", Vec::new()),
-        Some(h) => parse_handler(h)?,
-    };
-    let arg = |k: &str| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    match name {
-        "londiste" => Ok(Some(TableTarget {
-            table: t.table_name.clone(),
-            dest: t.dest().to_string(),
-            ignore_truncate: matches!(arg("ignore_truncate"), Some("1" | "true")),
-        })),
-        "vtable" | "fake_local" | "qtable" => Ok(None),
-        other => Err(format!(
-            "table {}: handler {other:?} is not available in this skydeck; \
-             available: londiste, vtable, fake_local, qtable",
-            t.table_name
-        )),
-    }
-}
-
-/// A handler's arguments, `k=v` pairs in order.
-pub type HandlerArgs = Vec<(String, String)>;
-
-/// `NAME(k=v&k2=v2)` → name and arguments.
-pub fn parse_handler(h: &str) -> Result<(&str, HandlerArgs), String> {
-    let Some(open) = h.find('(') else {
-        return Ok((h.trim(), Vec::new()));
-    };
-    let name = h[..open].trim();
-    let inner = h[open + 1..]
-        .strip_suffix(')')
-        .ok_or_else(|| format!("handler {h:?}: missing ')'"))?;
-    let args = crate::pgq::event::url_decode_row(inner)
-        .map_err(|e| format!("handler {h:?}: {e}"))?
-        .into_iter()
-        .map(|(k, v)| (k, v.unwrap_or_default()))
-        .collect();
-    Ok((name, args))
-}
+pub use super::handler::{parse_handler, HandlerArgs};
 
 /// A `txid_snapshot` (`xmin:xmax:xip,…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -699,6 +810,7 @@ struct CopyJob {
     wake: Arc<Notify>,
     stop: CancellationToken,
     copies: Arc<Mutex<HashMap<String, CopyState>>>,
+    env: Arc<HandlerEnv>,
 }
 
 impl CopyJob {
@@ -746,6 +858,10 @@ impl CopyJob {
             return Ok(());
         };
         if t.merge_state == MergeState::InCopy {
+            // A merge leaf's parts take turns (`_coordinate_copy`).
+            let Some(t) = self.wait_copy_turn(&target).await? else {
+                return Ok(());
+            };
             self.copy_data(&mut writer, &source, &t).await?;
             self.wake_worker(&target).await;
         }
@@ -767,6 +883,18 @@ impl CopyJob {
                 None => return Err(self.err("no copy snapshot stored; resync the table")),
             };
             match t.merge_state {
+                // Merge leaf: a part waits for the lead to put the indexes
+                // back; the lead waits for the other parts' data first.
+                MergeState::CatchingUp if t.copy_role.as_deref() == Some("wait-replay") => {
+                    tokio::select! {
+                        _ = self.stop.cancelled() => return Ok(()),
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                MergeState::CatchingUp if t.dropped_ddl.is_some() => {
+                    self.restore_merge_ddl(&mut writer, &t).await?;
+                }
                 MergeState::CatchingUp => {
                     match self
                         .one_batch(&target, &mut writer, &source, &snapshot, completed, None)
@@ -875,6 +1003,73 @@ impl CopyJob {
         }
     }
 
+    /// Wait while `_coordinate_copy` says this part of a merged table must
+    /// not copy yet (`wait-copy`: the lead has not emptied the table;
+    /// `copy_pos` at the table's `max_parallel_copy`). The table's row when
+    /// it may go; `None` when stopped or the table left the copy.
+    async fn wait_copy_turn(&self, target: &Client) -> Result<Option<TableInfo>, String> {
+        let mut said = false;
+        loop {
+            let Some(t) = self.state(target).await? else {
+                return Ok(None);
+            };
+            if t.merge_state != MergeState::InCopy {
+                return Ok(None);
+            }
+            let max = t.table_attrs.max_parallel_copy();
+            let waiting = t.copy_role.as_deref() == Some("wait-copy")
+                || max.is_some_and(|m| i64::from(t.copy_pos) >= i64::from(m));
+            if !waiting {
+                return Ok(Some(t));
+            }
+            if !said {
+                tracing::info!(
+                    "{}: copy of {} waits for its turn (role {}, position {})",
+                    self.queue,
+                    self.table,
+                    t.copy_role.as_deref().unwrap_or("-"),
+                    t.copy_pos
+                );
+                said = true;
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => return Ok(None),
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// The lead of a merged table: every part has copied, put back the
+    /// indexes and constraints dropped for the copy.
+    async fn restore_merge_ddl(&self, writer: &mut Client, t: &TableInfo) -> Result<(), String> {
+        let ddl = t.dropped_ddl.clone().unwrap_or_default();
+        tracing::info!(
+            "{}: every part of {} is copied; rebuilding its indexes",
+            self.queue,
+            t.dest()
+        );
+        let tx = writer
+            .transaction()
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        tx.batch_execute(&ddl).await.map_err(|e| {
+            self.err(format!(
+                "rebuilding the indexes of {} after the merged copy: {} (the DDL stays saved in \
+                 londiste.table_info.dropped_ddl)",
+                t.dest(),
+                describe(&e)
+            ))
+        })?;
+        tx.query_one(
+            "select ret_code from londiste.local_set_table_struct($1, $2, NULL)",
+            &[&self.queue, &self.table],
+        )
+        .await
+        .map_err(|e| self.err(describe(&e)))?;
+        tx.commit().await.map_err(|e| self.err(describe(&e)))
+    }
+
     /// The table was removed while copying: forget the copy consumer.
     async fn cleanup(&self, target: &Client, source: &Consumer) -> Result<(), String> {
         let _ = node::unregister_consumer(target, &self.queue, &self.consumer()).await;
@@ -901,29 +1096,64 @@ impl CopyJob {
             .await
             .map_err(|e| self.err(describe(&e)))?
             .get(0);
-        let spec = CopySpec {
-            source: self.source_loc.clone(),
-            target: self.db.clone(),
-            src_table: t.table_name.clone(),
-            dest_table: t.dest().to_string(),
-            skip_truncate: t.table_attrs.skip_truncate(),
-            condition: None,
-            parts: self.parts,
-            min_part_bytes: self.min_part_bytes,
-            ddl_owner: Some((self.queue.clone(), t.table_name.clone())),
-        };
-        let out = copy_table(&spec, &self.progress, &self.stop)
+        let plan = self
+            .env
+            .copy_plan(&*writer, t)
             .await
             .map_err(|e| self.err(e))?;
-        tracing::info!(
-            "{}: copied {} rows ({} bytes) of {} in {} with {} stream(s)",
-            self.queue,
-            out.rows,
-            out.bytes,
-            t.table_name,
-            crate::fmt::duration(out.elapsed),
-            out.parts
-        );
+        let snapshot = if plan.copies {
+            let mut spec = CopySpec::new(
+                self.source_loc.clone(),
+                self.db.clone(),
+                t.table_name.clone(),
+                plan.dest.clone(),
+            );
+            spec.skip_truncate = t.table_attrs.skip_truncate();
+            match t.copy_role.as_deref() {
+                // First part of a merged table: empty it, drop the indexes
+                // and leave them dropped until every part has copied.
+                Some("lead") => spec.ddl = DdlMode::DropOnly,
+                // A later part: add its rows, leave the structure alone.
+                Some("wait-replay") => {
+                    spec.skip_truncate = true;
+                    spec.ddl = DdlMode::Untouched;
+                }
+                _ => {}
+            }
+            spec.condition = plan.condition;
+            spec.parts = self.parts;
+            spec.min_part_bytes = self.min_part_bytes;
+            spec.ddl_owner = Some((self.queue.clone(), t.table_name.clone()));
+            spec.column_map = plan.column_map;
+            spec.rewrite = plan.rewrite;
+            let out = copy_table(&spec, &self.progress, &self.stop)
+                .await
+                .map_err(|e| self.err(e))?;
+            tracing::info!(
+                "{}: copied {} rows ({} bytes) of {} in {} with {} stream(s)",
+                self.queue,
+                out.rows,
+                out.bytes,
+                t.table_name,
+                crate::fmt::duration(out.elapsed),
+                out.parts
+            );
+            out.snapshot
+        } else {
+            // Nothing to copy (the handler keeps no rows here): the hand-
+            // over still needs the point from which events apply.
+            tracing::info!(
+                "{}: table {}: its handler copies no rows",
+                self.queue,
+                t.table_name
+            );
+            source
+                .client()
+                .query_one("select txid_current_snapshot()::text", &[])
+                .await
+                .map_err(|e| self.err(describe(&e)))?
+                .get(0)
+        };
         let tx = writer
             .transaction()
             .await
@@ -941,7 +1171,7 @@ impl CopyJob {
             &tx,
             &self.queue,
             &t.table_name,
-            Some(&out.snapshot),
+            Some(&snapshot),
             MergeState::CatchingUp,
         )
         .await
@@ -1002,10 +1232,16 @@ impl CopyJob {
             .state(target)
             .await?
             .ok_or_else(|| self.err("table no longer local"))?;
-        let Some(tt) = target_for(&info)? else {
-            return Ok(Some(b.cur_tick_id));
-        };
         let mut replay = Replay::new(&self.queue);
+        let mut router = Router::new(&self.queue, self.env.clone());
+        let tx = writer
+            .transaction()
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        tx.batch_execute("set local session_replication_role = replica")
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        router.begin(&tx, &[&info]).await.map_err(|e| self.err(e))?;
         for ev in &events {
             let ty = ev.ev_type.as_deref().unwrap_or("");
             if !is_row_event(ty)
@@ -1016,16 +1252,15 @@ impl CopyJob {
             if snapshot.visible(ev.ev_txid) {
                 continue;
             }
-            replay.push(&tt, b.batch_id, ev).map_err(|e| self.err(e))?;
+            router
+                .route(&mut replay, &tx, &info, &b, ev)
+                .await
+                .map_err(|e| self.err(e))?;
         }
-        let tx = writer
-            .transaction()
+        router
+            .flush(&mut replay, &tx)
             .await
-            .map_err(|e| self.err(describe(&e)))?;
-        tx.batch_execute("set local session_replication_role = replica")
-            .await
-            .map_err(|e| self.err(describe(&e)))?;
-        replay.flush(&tx).await.map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))?;
         node::set_consumer_completed(&tx, &self.queue, &self.consumer(), b.cur_tick_id)
             .await
             .map_err(|e| self.err(e))?;
@@ -1041,6 +1276,28 @@ impl CopyJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters() {
+        assert_eq!(
+            local_only_filter(["public.a", "x.B c"].into_iter(), false),
+            "(ev_type like 'pgq.%' or ev_type like 'londiste.%' or ev_type = 'EXECUTE' \
+             or ev_extra1 in ('public.a', 'a', 'x.B c'))"
+        );
+        assert_eq!(
+            local_only_filter(std::iter::empty(), true),
+            "(ev_type like 'pgq.%' or ev_type like 'londiste.%')"
+        );
+        let f = RegisterFilter {
+            only_tables: vec!["app.*".into(), "t1".into()],
+            skip_tables: vec!["app.secret*".into()],
+            only_seqs: vec![],
+            skip_seqs: vec!["*.tmp_*".into()],
+        };
+        assert!(f.table("app.orders") && f.table("public.t1"));
+        assert!(!f.table("app.secrets") && !f.table("public.t2"));
+        assert!(f.seq("public.id_seq") && !f.seq("x.tmp_1"));
+    }
 
     #[test]
     fn snapshots() {

@@ -179,3 +179,49 @@ pub async fn ask_ok(
     assert!(result(&r).ok, "{r:?}");
     r
 }
+
+/// Force a tick on `queue` and wait until the ticker has made a newer one,
+/// so a node that reaches the root's last tick has every earlier write.
+#[allow(dead_code)]
+pub async fn tick_after_writes(root: &tokio_postgres::Client, queue: &str) {
+    let top =
+        "select max(t.tick_id) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue \
+               where q.queue_name = $1";
+    let last: i64 = root
+        .query_one("select pgq.force_tick($1)", &[&queue])
+        .await
+        .unwrap()
+        .get(0);
+    let t0 = std::time::Instant::now();
+    while root
+        .query_one(top, &[&queue])
+        .await
+        .unwrap()
+        .get::<_, Option<i64>>(0)
+        .unwrap_or(0)
+        <= last
+    {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "no tick after force_tick"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Poll `sql` (one boolean) until it is true; fail after 90 s naming `what`.
+#[allow(dead_code)]
+pub async fn wait_until(c: &tokio_postgres::Client, what: &str, sql: &str) {
+    let t0 = std::time::Instant::now();
+    loop {
+        let ok: bool = c.query_one(sql, &[]).await.unwrap().get(0);
+        if ok {
+            return;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(90),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
