@@ -38,8 +38,9 @@ use crate::pgq::{BatchInfo, Event};
 /// A handler's arguments, `k=v` pairs in order.
 pub type HandlerArgs = Vec<(String, String)>;
 
-/// The job file's handler settings (`[londiste]` keys).
-#[derive(Debug, Clone, PartialEq)]
+/// The job file's handler settings (`[londiste]` keys). Its `Debug`
+/// output hides the obfuscator key.
+#[derive(Clone, PartialEq)]
 pub struct HandlerSettings {
     /// `shard_hash_func`: the hash the shard handler's trigger puts into
     /// ev_extra3 and its copy filters by.
@@ -51,6 +52,24 @@ pub struct HandlerSettings {
     pub obfuscator_map: Option<PathBuf>,
     /// `obfuscator_key`: the obfuscate handler's hash key.
     pub obfuscator_key: String,
+}
+
+impl std::fmt::Debug for HandlerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerSettings")
+            .field("shard_hash_func", &self.shard_hash_func)
+            .field("shard_info_sql", &self.shard_info_sql)
+            .field("obfuscator_map", &self.obfuscator_map)
+            .field(
+                "obfuscator_key",
+                &if self.obfuscator_key.is_empty() {
+                    ""
+                } else {
+                    "********"
+                },
+            )
+            .finish()
+    }
 }
 
 impl Default for HandlerSettings {
@@ -528,7 +547,8 @@ impl ShardInfo {
 /// shard info once read.
 pub struct HandlerEnv {
     pub settings: HandlerSettings,
-    obfuscator: std::sync::OnceLock<Result<Arc<Obfuscator>, String>>,
+    /// Loaded on first success (a bad map file is read again next time).
+    obfuscator: std::sync::Mutex<Option<Arc<Obfuscator>>>,
     shard: tokio::sync::Mutex<Option<ShardInfo>>,
 }
 
@@ -536,21 +556,24 @@ impl HandlerEnv {
     pub fn new(settings: HandlerSettings) -> HandlerEnv {
         HandlerEnv {
             settings,
-            obfuscator: std::sync::OnceLock::new(),
+            obfuscator: std::sync::Mutex::new(None),
             shard: tokio::sync::Mutex::new(None),
         }
     }
 
     /// The obfuscator, loaded from `obfuscator_map` on first use.
     pub fn obfuscator(&self) -> Result<Arc<Obfuscator>, String> {
-        self.obfuscator
-            .get_or_init(|| {
-                let path = self.settings.obfuscator_map.as_ref().ok_or(
-                    "obfuscate handler: set obfuscator_map = FILE (the rules) in the job file",
-                )?;
-                Obfuscator::load(path, &self.settings.obfuscator_key).map(Arc::new)
-            })
-            .clone()
+        let mut g = self.obfuscator.lock().expect("obfuscator lock");
+        if let Some(o) = &*g {
+            return Ok(o.clone());
+        }
+        let path =
+            self.settings.obfuscator_map.as_ref().ok_or(
+                "obfuscate handler: set obfuscator_map = FILE (the rules) in the job file",
+            )?;
+        let o = Arc::new(Obfuscator::load(path, &self.settings.obfuscator_key)?);
+        *g = Some(o.clone());
+        Ok(o)
     }
 
     /// This node's shard (read once).
@@ -898,6 +921,16 @@ mod tests {
         assert_eq!(sh.hash_expr, "partconf.get_hash_raw(id)");
         assert!(!h.needs_table());
         assert!(parse_handler("bulk(method=1").is_err());
+    }
+
+    #[test]
+    fn the_key_stays_out_of_debug() {
+        let h = HandlerSettings {
+            obfuscator_key: "s3cret".into(),
+            ..s()
+        };
+        let d = format!("{h:?}");
+        assert!(!d.contains("s3cret") && d.contains("********"), "{d}");
     }
 
     #[test]
