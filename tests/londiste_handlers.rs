@@ -35,6 +35,9 @@ create table qs (id int primary key, v text);
 create table qt (id int primary key, v text);
 create table vt (id int primary key, v text);
 create table ob (id int primary key, name text, flag text, secret text, j jsonb);
+create table ev (id int primary key, v text, ts timestamp);
+create table evlog (id int primary key, v text, secret text);
+create table evlog_all (src_id int, v text);
 create table fn_log (n serial, conf text, tick text, ev_type text, ev_data text, extra1 text);
 create function "Log Ev"(conf text, tick text, ev_id text, ev_time text, ev_txid text,
     ev_retry text, ev_type text, ev_data text, e1 text, e2 text, e3 text, e4 text)
@@ -155,6 +158,8 @@ async fn handlers_end_to_end() {
          insert into sh select i, 'r' || i from generate_series(1, 20) i;
          insert into mm select i, 'r' || i, '2020-01-01' from generate_series(1, 5) i;
          insert into af values (1, 'before');
+         insert into ev values (1, 'old', '2023-12-31 10:00');
+         insert into evlog values (1, 'first', 's');
          insert into ob values (1, 'Alice', 'x', 's1', '{\"a\": 1, \"b\": \"bee\", \"z\": 2}'),
                                (2, null, '', 's2', null);",
     )
@@ -223,7 +228,9 @@ async fn handlers_end_to_end() {
     assert!(sql::tables(&rc, Q).await.unwrap().is_empty());
 
     // Root.
-    for t in ["b0", "b1", "b2", "mm", "af", "qs", "vt", "ob"] {
+    for t in [
+        "b0", "b1", "b2", "mm", "af", "qs", "vt", "ob", "ev", "evlog",
+    ] {
         ladmin::add_tables(&root.admin, &[t.into()], &opts(None, &[]), &mut p)
             .await
             .unwrap();
@@ -265,7 +272,7 @@ async fn handlers_end_to_end() {
     );
 
     // Branch.
-    for t in ["b0", "b1", "b2", "mm", "af", "ob"] {
+    for t in ["b0", "b1", "b2", "mm", "af", "ob", "ev", "evlog"] {
         ladmin::add_tables(&branch.admin, &[t.into()], &opts(None, &[]), &mut p)
             .await
             .unwrap();
@@ -318,6 +325,16 @@ async fn handlers_end_to_end() {
         ),
         ("vt", "vtable", &[][..]),
         ("ob", "obfuscate", &[][..]),
+        ("ev", "daily_field", &["part_field=ts"][..]),
+        (
+            "evlog",
+            "direct",
+            &[
+                "row_mode=keep_all",
+                "fields=id:src_id,v",
+                "table=public.evlog_all",
+            ][..],
+        ),
     ] {
         let o = AddTableOptions {
             register: leaf_register(),
@@ -388,6 +405,13 @@ async fn handlers_end_to_end() {
          insert into qt values (1, 'q');
          insert into vt values (1, 'v');
          update ob set name = 'Bob', secret = 'zz' where id = 1;
+         insert into ev values (2, 'a', '2024-01-01 10:00'), (3, 'b', '2024-01-02 23:59'),
+                               (4, 'c', '2024-01-01 00:00');
+         update ev set v = 'a2' where id = 2;
+         delete from ev where id = 4;
+         insert into evlog values (2, 'second', 's2');
+         update evlog set v = 'first again' where id = 1;
+         delete from evlog where id = 2;
          insert into ob values (3, 'Carol', 't', 's3', '{\"b\": 5}');",
     )
     .await
@@ -486,6 +510,28 @@ async fn handlers_end_to_end() {
     assert!(
         ob[2].starts_with(&format!("3|{carol}|t|{{\"b\": ")),
         "{ob:?}"
+    );
+
+    // dispatch, daily by a date column: rows in day partitions created on
+    // the way (the copied row stays in the parent), an update as delete +
+    // insert, a delete gone.
+    assert_eq!(
+        rows(
+            &leaf.connstr,
+            "select tableoid::regclass::text || ':' || id || ':' || v from ev order by id"
+        )
+        .await,
+        ["ev:1:old", "ev_2024_01_01:2:a2", "ev_2024_01_02:3:b"]
+    );
+    // dispatch direct, keep_all with a field map into another table: every
+    // version kept, the delete ignored, the copy mapped too.
+    assert_eq!(
+        rows(
+            &leaf.connstr,
+            "select src_id || ':' || v from evlog_all order by src_id, v"
+        )
+        .await,
+        ["1:first", "1:first again", "2:second"]
     );
 
     // compare and repair look at the local shard only.
@@ -592,6 +638,8 @@ async fn handlers_end_to_end() {
         "public.b0",
         "public.b1",
         "public.b2",
+        "public.ev",
+        "public.evlog",
         "public.late",
         "public.mm",
         "public.ob",

@@ -16,12 +16,13 @@
 //! | `qtable` | ignored (a table that only feeds the queue) | none |
 //! | `qsplitter` | forwarded into another local queue | none |
 //! | `vtable`, `fake_local` | ignored (no table needed) | none |
+//! | `dispatch` and variants | [`Dispatch`]: partitions, row modes | the table, fields mapped |
 //! | `obfuscate` | rows rewritten by [`Obfuscator`] rules, then replay | rewritten rows |
 //!
 //! A [`Router`] takes a batch's row events, sends each to its table's
 //! handler, and writes everything in the batch's transaction at
 //! [`Router::flush`]. Row replay is flushed before function calls
-//! (applyfn) and queue forwards.
+//! (applyfn), dispatch loads and queue forwards.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 use tokio_postgres::{GenericClient, Transaction};
 
+use super::dispatch::Dispatch;
 use super::obfuscate::Obfuscator;
 use super::replay::{ApplyMode, Replay, TableTarget};
 use super::sql::TableInfo;
@@ -139,6 +141,7 @@ pub fn catalogue() -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(n, d)| (n.to_string(), d.to_string()))
+    .chain(Dispatch::catalogue())
     .collect()
 }
 
@@ -153,6 +156,8 @@ pub enum Kind {
     Ignore,
     /// Into another local queue (qsplitter).
     Forward { queue: String },
+    /// The dispatch family.
+    Dispatch,
 }
 
 /// The shard filter of a handler.
@@ -172,7 +177,7 @@ pub struct Handler {
     pub args: HandlerArgs,
     pub kind: Kind,
     pub ignore_truncate: bool,
-    /// Sharded tables (shard, part).
+    /// Sharded tables (shard, part; dispatch with a hash_key).
     pub shard: Option<ShardArgs>,
     /// Rows are rewritten by the obfuscator.
     pub obfuscate: bool,
@@ -327,11 +332,11 @@ impl Handler {
                     queue: q.to_string(),
                 };
             }
-            n if is_dispatch_name(n) => {
-                return Err(format!(
-                    "handler {n:?} (the dispatch family) is not built into this skydeck yet; \
-                     use bulk or londiste and partition the table in PostgreSQL"
-                ))
+            n if Dispatch::handles(n) => {
+                // Validates every argument (the shard ones included).
+                Dispatch::new(n, &args, "public.t", "public.t")?;
+                h.kind = Kind::Dispatch;
+                h.shard = shard_args(name, &args, s)?;
             }
             other => {
                 return Err(format!(
@@ -384,22 +389,6 @@ impl Handler {
     /// Whether the initial copy moves any rows.
     pub fn copies(&self) -> bool {
         self.needs_table()
-    }
-}
-
-/// The dispatch handler's names: `dispatch`, `direct`, `bulk_direct` and
-/// `{,bulk_}{hourly,daily,monthly,yearly}_{event,batch,field,time}`.
-fn is_dispatch_name(n: &str) -> bool {
-    if matches!(n, "dispatch" | "direct" | "bulk_direct") {
-        return true;
-    }
-    let n = n.strip_prefix("bulk_").unwrap_or(n);
-    match n.split_once('_') {
-        Some((period, mode)) => {
-            matches!(period, "hourly" | "daily" | "monthly" | "yearly")
-                && matches!(mode, "event" | "batch" | "field" | "time")
-        }
-        None => false,
     }
 }
 
@@ -593,6 +582,7 @@ impl HandlerEnv {
         &self,
         target: &impl GenericClient,
         t: &TableInfo,
+        src_cols: &[String],
     ) -> Result<CopyPlan, String> {
         let h = Handler::parse(t.table_attrs.handler(), &self.settings)
             .map_err(|e| format!("table {}: {e}", t.table_name))?;
@@ -608,6 +598,11 @@ impl HandlerEnv {
         }
         if let Some(sh) = &h.shard {
             plan.condition = Some(self.shard(target).await?.condition(sh));
+        }
+        if h.kind == Kind::Dispatch {
+            let d = Dispatch::new(&h.name, &h.args, &t.table_name, t.dest())?;
+            plan.column_map = d.copy_columns(src_cols);
+            plan.dest = d.dest().to_string();
         }
         if h.obfuscate {
             plan.rewrite = Some(self.obfuscator()?.copy_rewrite(&t.table_name)?);
@@ -626,7 +621,7 @@ pub async fn compare_condition(
     s: &HandlerSettings,
 ) -> Result<Option<String>, String> {
     let h = Handler::parse(t.table_attrs.handler(), s)?;
-    if !h.needs_table() || matches!(h.kind, Kind::ApplyFn { .. }) || h.obfuscate {
+    if !h.needs_table() || matches!(h.kind, Kind::ApplyFn { .. } | Kind::Dispatch) || h.obfuscate {
         return Err(format!(
             "handler {} does not keep a copy of the source's rows here; nothing to compare",
             h.name
@@ -658,6 +653,7 @@ pub struct Router {
     handlers: HashMap<String, (Option<String>, Arc<Handler>)>,
     /// Per table, where its rows go this batch.
     targets: HashMap<String, TableTarget>,
+    dispatch: HashMap<String, Dispatch>,
     calls: Vec<String>,
     forward: Vec<(String, Event)>,
 }
@@ -669,6 +665,7 @@ impl Router {
             env,
             handlers: HashMap::new(),
             targets: HashMap::new(),
+            dispatch: HashMap::new(),
             calls: Vec::new(),
             forward: Vec::new(),
         }
@@ -677,6 +674,7 @@ impl Router {
     /// Forget what a failed batch left pending.
     pub fn reset(&mut self) {
         self.targets.clear();
+        self.dispatch.clear();
         self.calls.clear();
         self.forward.clear();
     }
@@ -773,16 +771,29 @@ impl Router {
                 self.forward.push((queue.clone(), ev.clone()));
                 Ok(())
             }
+            Kind::Dispatch => {
+                if !self.dispatch.contains_key(&t.table_name) {
+                    let d = Dispatch::new(&h.name, &h.args, &t.table_name, t.dest())
+                        .map_err(|e| format!("table {}: {e}", t.table_name))?;
+                    self.dispatch.insert(t.table_name.clone(), d);
+                }
+                let d = self
+                    .dispatch
+                    .get_mut(&t.table_name)
+                    .expect("inserted above");
+                d.push(batch, ev)
+                    .map_err(|e| format!("table {}: {e}", t.table_name))
+            }
         }
     }
 
     /// Whether anything but row replay is pending.
     pub fn has_pending(&self) -> bool {
-        !self.calls.is_empty() || !self.forward.is_empty()
+        !self.calls.is_empty() || !self.forward.is_empty() || !self.dispatch.is_empty()
     }
 
     /// Write everything routed so far in `tx`: row replay, then function
-    /// calls in event order, queue forwards.
+    /// calls in event order, dispatch loads, queue forwards.
     pub async fn flush(&mut self, replay: &mut Replay, tx: &Transaction<'_>) -> Result<(), String> {
         replay.flush(tx).await.map_err(|e| e.to_string())?;
         if !self.has_pending() {
@@ -798,6 +809,13 @@ impl Router {
                     chunk.first().map(String::as_str).unwrap_or("")
                 )
             })?;
+        }
+        let mut dispatch: Vec<(String, Dispatch)> = self.dispatch.drain().collect();
+        dispatch.sort_by(|a, b| a.0.cmp(&b.0));
+        for (table, d) in dispatch.iter_mut() {
+            d.flush(tx)
+                .await
+                .map_err(|e| format!("table {table}: {e}"))?;
         }
         let forward = std::mem::take(&mut self.forward);
         let mut by_queue: Vec<(String, Vec<Event>)> = Vec::new();
@@ -931,24 +949,6 @@ mod tests {
         };
         let d = format!("{h:?}");
         assert!(!d.contains("s3cret") && d.contains("********"), "{d}");
-    }
-
-    #[test]
-    fn dispatch_family_is_named() {
-        for n in [
-            "dispatch",
-            "direct",
-            "bulk_direct",
-            "hourly_event",
-            "bulk_yearly_time",
-        ] {
-            assert!(Handler::parse(Some(n), &s())
-                .unwrap_err()
-                .contains("dispatch family"));
-        }
-        assert!(Handler::parse(Some("weekly_event"), &s())
-            .unwrap_err()
-            .contains("unknown handler"));
     }
 
     #[test]

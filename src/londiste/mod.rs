@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod compare;
 pub mod copy;
+pub mod dispatch;
 pub mod execute;
 pub mod handler;
 pub mod obfuscate;

@@ -783,6 +783,25 @@ impl Snapshot {
     }
 }
 
+/// The source table's column names, in order.
+async fn source_columns(source: &Client, table: &str) -> Result<Vec<String>, String> {
+    let rows = source
+        .query(
+            "select a.attname::text from pg_attribute a \
+              where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped \
+              order by a.attnum",
+            &[&crate::db::quote_fqname(table)],
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "reading the columns of {table} on the source: {}",
+                describe(&e)
+            )
+        })?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// The snapshot of a tick on the source.
 async fn tick_snapshot(source: &Client, queue: &str, tick: i64) -> Result<Snapshot, String> {
     let r = source
@@ -1096,9 +1115,10 @@ impl CopyJob {
             .await
             .map_err(|e| self.err(describe(&e)))?
             .get(0);
+        let src_cols = source_columns(source.client(), &t.table_name).await?;
         let plan = self
             .env
-            .copy_plan(&*writer, t)
+            .copy_plan(&*writer, t, &src_cols)
             .await
             .map_err(|e| self.err(e))?;
         let snapshot = if plan.copies {
