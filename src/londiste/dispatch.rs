@@ -521,10 +521,14 @@ impl Dispatch {
                             self.table, ev.ev_id
                         )
                     })?;
-                let ok = v.len() >= 10
-                    && v.as_bytes()[4] == b'-'
-                    && v.as_bytes()[7] == b'-'
-                    && v[..4].bytes().all(|b| b.is_ascii_digit());
+                // Byte checks only: any text may come in, and slicing a
+                // multi-byte character would panic.
+                let b = v.as_bytes();
+                let ok = b.len() >= 10
+                    && (0..10).all(|i| match i {
+                        4 | 7 => b[i] == b'-',
+                        _ => b[i].is_ascii_digit(),
+                    });
                 if !ok {
                     return Err(format!(
                         "table {}, event {}: part_field {f} value {v:?} is not a date (YYYY-MM-DD…)",
@@ -949,6 +953,44 @@ mod tests {
         assert!(e(&[("row_mode", "plain"), ("row_mode", "plain")]).contains("twice"));
         // shard arguments are accepted
         assert!(e(&[("hash_key", "id"), ("disable_replay", "0")]).is_empty());
+    }
+
+    #[test]
+    fn part_field_values_are_checked() {
+        let d = Dispatch::new(
+            "daily_field",
+            &a(&[("part_field", "ts")]),
+            "public.t",
+            "public.t",
+        )
+        .unwrap();
+        let b = BatchInfo {
+            batch_id: 1,
+            cur_tick_id: 2,
+            prev_tick_id: 1,
+            cur_tick_time: SystemTime::UNIX_EPOCH,
+            prev_tick_time: SystemTime::UNIX_EPOCH,
+            cur_tick_event_seq: 0,
+            prev_tick_event_seq: 0,
+        };
+        let ev = Event {
+            ev_id: 9,
+            ev_time: SystemTime::UNIX_EPOCH,
+            ev_txid: 1,
+            ev_retry: None,
+            ev_type: None,
+            ev_data: None,
+            ev_extra1: None,
+            ev_extra2: None,
+            ev_extra3: None,
+            ev_extra4: None,
+        };
+        let t = |v: &str| d.part_time(&b, &ev, &[("ts".into(), Some(v.into()))]);
+        assert_eq!(t("2024-02-03 17:04:05").unwrap(), "2024-02-03 17:00:00");
+        assert_eq!(t("2024-02-03").unwrap(), "2024-02-03 00:00:00");
+        for bad in ["2024-ä2-03xx", "20240203", "yesterday", "2024-02-0é"] {
+            assert!(t(bad).unwrap_err().contains("not a date"), "{bad}");
+        }
     }
 
     #[test]
