@@ -143,13 +143,15 @@ pub trait Applier: Send + Sync + 'static {
         None
     }
 
-    /// The events a branch copies into its own queue (or a merge leaf into
-    /// the combined queue), after [`apply`](Applier::apply) in the same
-    /// transaction: Londiste's handlers may drop or rewrite row events.
+    /// The events a branch copies into its own queue (or, `combined`, a
+    /// merge leaf into the combined queue), after [`apply`](Applier::apply)
+    /// in the same transaction: Londiste's handlers may drop or rewrite row
+    /// events, and its table registrations stay out of a combined queue.
     fn copy_events<'a>(
         &'a self,
         _tx: &'a Transaction<'_>,
         events: Vec<Event>,
+        _combined: bool,
     ) -> BoxFuture<'a, Result<Vec<Event>, String>> {
         Box::pin(async move { Ok(events) })
     }
@@ -704,7 +706,10 @@ impl<'a> Worker<'a> {
             Role::Branch => {
                 let mut to_copy: Vec<Event> = events.to_vec();
                 if let Some(a) = &self.applier {
-                    to_copy = a.copy_events(&tx, to_copy).await.map_err(JobError::Retry)?;
+                    to_copy = a
+                        .copy_events(&tx, to_copy, false)
+                        .await
+                        .map_err(JobError::Retry)?;
                 }
                 if sync {
                     // Downstream sees the watermark this group agreed on.
@@ -722,18 +727,16 @@ impl<'a> Worker<'a> {
             }
             Role::MergeIntoRoot => {
                 let target_queue = info.combined_queue.clone().unwrap_or_default();
-                // The combined queue has its own table registrations: the
-                // part queue's londiste.* events stay here.
                 let mut to_copy: Vec<Event> = events
                     .iter()
-                    .filter(|e| {
-                        let t = e.ev_type.as_deref().unwrap_or("");
-                        !t.starts_with("pgq.") && !t.starts_with("londiste.")
-                    })
+                    .filter(|e| !e.ev_type.as_deref().unwrap_or("").starts_with("pgq."))
                     .cloned()
                     .collect();
                 if let Some(a) = &self.applier {
-                    to_copy = a.copy_events(&tx, to_copy).await.map_err(JobError::Retry)?;
+                    to_copy = a
+                        .copy_events(&tx, to_copy, true)
+                        .await
+                        .map_err(JobError::Retry)?;
                 }
                 let data: Vec<pgq::NewEvent> = to_copy
                     .iter()

@@ -159,6 +159,10 @@ struct CopyTask {
     wake: Arc<Notify>,
 }
 
+/// What a batch leaves for the next one: replay's and the handlers'
+/// caches, and the tables as the batch saw them.
+type BatchState = (Replay, Router, HashMap<String, TableInfo>);
+
 /// The Londiste applier of one node's worker.
 pub struct Londiste {
     queue: String,
@@ -169,11 +173,10 @@ pub struct Londiste {
     /// Per table: progress of the running copy, last error.
     pub copies: Arc<Mutex<HashMap<String, CopyState>>>,
     /// Kept between batches for their caches (table metadata, handlers).
-    replay: tokio::sync::Mutex<Option<(Replay, Router)>>,
+    /// With the tables as the last batch saw them (for the events a branch
+    /// copies into its queue in the same transaction).
+    replay: tokio::sync::Mutex<Option<BatchState>>,
     env: Arc<HandlerEnv>,
-    /// The tables as the last batch saw them (for the events a branch
-    /// copies into its queue).
-    batch_tables: Mutex<HashMap<String, TableInfo>>,
 }
 
 impl Londiste {
@@ -186,7 +189,6 @@ impl Londiste {
             copies: Arc::new(Mutex::new(HashMap::new())),
             replay: tokio::sync::Mutex::new(None),
             env: Arc::new(HandlerEnv::new(settings.handlers.clone())),
-            batch_tables: Mutex::new(HashMap::new()),
             settings,
         }
     }
@@ -503,10 +505,11 @@ impl Londiste {
     ) -> Result<(), String> {
         let mut guard = self.replay.lock().await;
         // A failed batch leaves no half state behind: start clean.
-        let (mut replay, mut router) = guard.take().unwrap_or_else(|| {
+        let (mut replay, mut router, _) = guard.take().unwrap_or_else(|| {
             (
                 Replay::new(&self.queue),
                 Router::new(&self.queue, self.env.clone()),
+                HashMap::new(),
             )
         });
         router.reset();
@@ -631,8 +634,7 @@ impl Londiste {
                 }
             }
         }
-        *guard = Some((replay, router));
-        *self.batch_tables.lock().expect("batch tables lock") = tables;
+        *guard = Some((replay, router, tables));
         Ok(())
     }
 }
@@ -662,16 +664,21 @@ impl Applier for Londiste {
     fn copy_events<'a>(
         &'a self,
         tx: &'a Transaction<'_>,
-        events: Vec<Event>,
+        mut events: Vec<Event>,
+        combined: bool,
     ) -> BoxFuture<'a, Result<Vec<Event>, String>> {
         Box::pin(async move {
-            let tables = self.batch_tables.lock().expect("batch tables lock").clone();
+            if combined {
+                // The combined queue has its own table registrations: the
+                // part queue's stay here.
+                events.retain(|e| !e.ev_type.as_deref().unwrap_or("").starts_with("londiste."));
+            }
             let mut guard = self.replay.lock().await;
-            let Some((_, router)) = guard.as_mut() else {
+            let Some((_, router, tables)) = guard.as_mut() else {
                 return Ok(events);
             };
             router
-                .copy_events(tx, &tables, events)
+                .copy_events(tx, tables, events)
                 .await
                 .map_err(|e| self.err(e))
         })
