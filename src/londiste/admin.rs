@@ -613,6 +613,11 @@ pub async fn add_seqs(
         let rc = sql::local_add_seq(&local, &admin.queue, &n).await?;
         p.step(&format!("{}: {}", rc.code, rc.note));
     }
+    if info.is_root() {
+        // Publish the values now, not at the worker's next loop: a node
+        // below may add the sequence right away.
+        sql::root_check_seqs(&local, &admin.queue).await?;
+    }
     Ok(())
 }
 
