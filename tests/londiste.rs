@@ -148,37 +148,12 @@ async fn tables_copy_and_replay_under_writes() {
     let stop = CancellationToken::new();
     let tick = common::ticker_for(common::cluster(), &[&root.dbname, &branch.dbname], &stop);
     let mut p = say();
-    root.admin
-        .create_root("root", &root.connstr, false, &mut p)
-        .await
-        .unwrap();
-    branch
-        .admin
-        .create_subscriber(
-            NodeKind::Branch,
-            "branch",
-            &branch.connstr,
-            &root.connstr,
-            None,
-            None,
-            false,
-            &mut p,
-        )
-        .await
-        .unwrap();
-    leaf.admin
-        .create_subscriber(
-            NodeKind::Leaf,
-            "leaf",
-            &leaf.connstr,
-            &branch.connstr,
-            None,
-            None,
-            false,
-            &mut p,
-        )
-        .await
-        .unwrap();
+    common::create_chain(&[
+        (&root.admin, "root", &root.connstr),
+        (&branch.admin, "branch", &branch.connstr),
+        (&leaf.admin, "leaf", &leaf.connstr),
+    ])
+    .await;
     let sup = Supervisor::new(Policy::default());
     for d in [&root, &branch, &leaf] {
         sup.add(worker(d));

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skydeck::cascade::admin::{Admin, NodeKind};
+use skydeck::cascade::admin::Admin;
 use skydeck::cascade::{CascadeWorker, WorkerSettings};
 use skydeck::daemon::{Policy, Supervisor};
 use skydeck::londiste::admin::{self as ladmin, AddTableOptions};
@@ -169,37 +169,12 @@ async fn handlers_end_to_end() {
     let stop = CancellationToken::new();
     let _tick = common::ticker_for(common::cluster(), &[&root.dbname, &branch.dbname], &stop);
     let mut p = say();
-    root.admin
-        .create_root("root", &root.connstr, false, &mut p)
-        .await
-        .unwrap();
-    branch
-        .admin
-        .create_subscriber(
-            NodeKind::Branch,
-            "branch",
-            &branch.connstr,
-            &root.connstr,
-            None,
-            None,
-            false,
-            &mut p,
-        )
-        .await
-        .unwrap();
-    leaf.admin
-        .create_subscriber(
-            NodeKind::Leaf,
-            "leaf",
-            &leaf.connstr,
-            &branch.connstr,
-            None,
-            None,
-            false,
-            &mut p,
-        )
-        .await
-        .unwrap();
+    common::create_chain(&[
+        (&root.admin, "root", &root.connstr),
+        (&branch.admin, "branch", &branch.connstr),
+        (&leaf.admin, "leaf", &leaf.connstr),
+    ])
+    .await;
     // qsplitter's target queue on the branch.
     bc.batch_execute("select pgq.create_queue('side')")
         .await

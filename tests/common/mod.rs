@@ -225,3 +225,38 @@ pub async fn wait_until(c: &tokio_postgres::Client, what: &str, sql: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// A cascade chain: the first node a root, the last a leaf, branches
+/// between, each subscribed to the one before. `(admin, node name, connstr)`.
+#[allow(dead_code)]
+pub async fn create_chain(nodes: &[(&skydeck::cascade::admin::Admin, &str, &str)]) {
+    use skydeck::cascade::admin::NodeKind;
+    let mut p = |s: &str| eprintln!("  step: {s}");
+    for (i, (admin, name, connstr)) in nodes.iter().enumerate() {
+        if i == 0 {
+            admin
+                .create_root(name, connstr, false, &mut p)
+                .await
+                .unwrap();
+            continue;
+        }
+        let kind = if i + 1 == nodes.len() {
+            NodeKind::Leaf
+        } else {
+            NodeKind::Branch
+        };
+        admin
+            .create_subscriber(
+                kind,
+                name,
+                connstr,
+                nodes[i - 1].2,
+                None,
+                None,
+                false,
+                &mut p,
+            )
+            .await
+            .unwrap();
+    }
+}
