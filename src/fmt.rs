@@ -5,42 +5,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `2026-11-21T12:34:56.789Z` (UTC, milliseconds).
 pub fn time_utc(t: SystemTime) -> String {
-    let (secs, millis) = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i64, d.subsec_millis()),
-        Err(e) => {
-            let d = e.duration();
-            let ms = d.as_millis() as i64;
-            let secs = -((ms + 999) / 1000);
-            (secs, ((secs * 1000 + ms).rem_euclid(1000)) as u32)
-        }
-    };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let (date, hms, micros) = utc_parts(t);
+    format!("{date}T{hms}.{:03}Z", micros / 1000)
 }
 
 /// `2026-11-21 12:34:56.789012+00`: a `timestamptz` literal, microseconds.
 pub fn time_sql(t: SystemTime) -> String {
+    let (date, hms, micros) = utc_parts(t);
+    format!("{date} {hms}.{micros:06}+00")
+}
+
+/// `YYYY-MM-DD`, `HH:MM:SS` and the microseconds of a time, in UTC
+/// (times before 1970 included).
+fn utc_parts(t: SystemTime) -> (String, String, i64) {
     let micros = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_micros() as i64,
         Err(e) => -(e.duration().as_micros() as i64),
     };
     let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{frac:06}+00",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60),
+        micros.rem_euclid(1_000_000),
     )
 }
 
