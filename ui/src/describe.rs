@@ -185,6 +185,21 @@ pub fn describe(action: &Action) -> String {
                 names(many)
             ),
         },
+        Action::WalBackup { worker } => {
+            format!("take a base backup of the master of {}", q(worker))
+        }
+        Action::WalSync { worker } => format!(
+            "copy the current partial WAL segment of {} to the archive",
+            q(worker)
+        ),
+        Action::WalPause { worker } => format!("pause WAL replay on standby {}", q(worker)),
+        Action::WalContinue { worker } => {
+            format!("continue WAL replay on standby {}", q(worker))
+        }
+        Action::WalBoot { worker } => format!(
+            "end recovery and promote standby {} to a read-write primary",
+            q(worker)
+        ),
     }
 }
 
@@ -241,6 +256,11 @@ pub fn confirm_title(actions: &[Action]) -> String {
         Action::ChangeHandler { .. } => ("Change", "handler", "handlers"),
         Action::ExecuteSql { .. } => ("Execute", "SQL file", "SQL files"),
         Action::CompareTables { .. } => ("Compare", "tables", "tables"),
+        Action::WalBackup { .. } => ("Take", "base backup", "base backups"),
+        Action::WalSync { .. } => ("Sync", "partial WAL", "partial WAL"),
+        Action::WalPause { .. } => ("Pause", "replay", "replays"),
+        Action::WalContinue { .. } => ("Continue", "replay", "replays"),
+        Action::WalBoot { .. } => ("Promote", "standby", "standbys"),
     };
     if !same {
         return format!("Run {} actions?", actions.len());

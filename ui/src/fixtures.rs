@@ -575,6 +575,7 @@ pub fn deck() -> Snapshot {
         logs: logs(40),
         cascades: vec![replika(), part1()],
         londiste: londiste(),
+        wal: Vec::new(),
     }
 }
 
@@ -904,5 +905,6 @@ pub fn large_deck(n: usize) -> Snapshot {
         logs: logs(500),
         cascades: many_cascades((n / 10).max(1)),
         londiste: many_tables((n / 100).max(1), 50),
+        wal: Vec::new(),
     }
 }

@@ -38,6 +38,10 @@ pub struct Snapshot {
     /// none.
     #[serde(default)]
     pub londiste: Vec<LondisteView>,
+    /// walmgr jobs (masters and standbys), for the WAL view. Empty when the
+    /// deck has none.
+    #[serde(default)]
+    pub wal: Vec<WalView>,
 }
 
 impl Default for Snapshot {
@@ -53,6 +57,7 @@ impl Default for Snapshot {
             logs: Vec::new(),
             cascades: Vec::new(),
             londiste: Vec::new(),
+            wal: Vec::new(),
         }
     }
 }
@@ -432,6 +437,88 @@ pub struct SeqView {
     pub last_value: Option<i64>,
 }
 
+/// Which side of WAL shipping a walmgr job is (a job file with
+/// `master_data` is a master).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum WalRole {
+    #[default]
+    Master,
+    Standby,
+}
+
+/// How a standby gets its WAL right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum WalSource {
+    /// Not known (server down, not in recovery, not read yet).
+    #[default]
+    Unknown,
+    /// A walreceiver is streaming from the primary.
+    Streaming,
+    /// Replaying from the archive (restore_command).
+    Archive,
+    /// Not in recovery any more: promoted.
+    Promoted,
+}
+
+/// One walmgr job: a master (its archiving) or a standby (its recovery),
+/// and the backups and archive they share.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WalView {
+    /// The job (worker) name: actions address the job by it.
+    pub worker: String,
+    pub role: WalRole,
+    /// The server's data directory (`master_data` / `slave_data`).
+    pub data_dir: String,
+    /// The archive directory (`completed_wals`).
+    pub archive_dir: String,
+    /// Master: `pg_current_wal_lsn()` and its segment file name.
+    pub current_lsn: Option<String>,
+    pub current_segment: Option<String>,
+    /// `pg_stat_archiver`: the last archived segment and when.
+    pub last_archived: Option<String>,
+    pub last_archived_age: Option<Duration>,
+    /// Segments waiting for the archiver (`.ready` files in pg_wal).
+    pub archive_backlog: Option<u64>,
+    pub archived_count: u64,
+    pub failed_count: u64,
+    pub last_failed: Option<String>,
+    pub last_failed_age: Option<Duration>,
+    /// Standby: what it has received and replayed, and how far behind the
+    /// primary (or the archive) it is.
+    pub receive_lsn: Option<String>,
+    pub replay_lsn: Option<String>,
+    pub lag_bytes: Option<u64>,
+    pub lag: Option<Duration>,
+    pub source: WalSource,
+    /// Replay is paused (`pg_is_wal_replay_paused()` or the PAUSE file).
+    pub paused: bool,
+    /// Base backups in `full_backup`, newest first.
+    pub backups: Vec<WalBackupView>,
+    /// Segments in the archive and their stored (compressed) size.
+    pub archive_segments: u64,
+    pub archive_bytes: u64,
+    /// The retention rule and what it keeps: `keep 3 backups · oldest WAL
+    /// 000000010000000000000012`.
+    pub retention: String,
+    /// Reading this job failed (server down, archive unreadable …).
+    pub error: Option<String>,
+}
+
+/// One base backup set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WalBackupView {
+    pub name: String,
+    /// When it finished, as age at the snapshot.
+    pub age: Option<Duration>,
+    /// Bytes of data backed up (before compression) and stored.
+    pub size: u64,
+    pub stored: u64,
+    /// The first WAL segment a restore of it needs.
+    pub start_wal: String,
+}
+
 /// A merge state read from its stored text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MergeState {
@@ -694,6 +781,27 @@ pub enum Action {
     CompareTables {
         worker: String,
         tables: Vec<String>,
+    },
+    /// walmgr `backup`: take a base backup of the master of `worker`.
+    WalBackup {
+        worker: String,
+    },
+    /// walmgr `sync`: copy the master's current partial segment to the
+    /// archive's partial directory.
+    WalSync {
+        worker: String,
+    },
+    /// walmgr `pause`: pause replay on the standby of `worker`.
+    WalPause {
+        worker: String,
+    },
+    /// walmgr `continue`: resume replay on the standby of `worker`.
+    WalContinue {
+        worker: String,
+    },
+    /// walmgr `boot`: end recovery and promote the standby of `worker`.
+    WalBoot {
+        worker: String,
     },
 }
 
