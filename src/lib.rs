@@ -14,3 +14,4 @@ pub mod install;
 pub mod londiste;
 pub mod pgq;
 pub mod ticker;
+pub mod walmgr;

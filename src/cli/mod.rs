@@ -10,6 +10,7 @@ mod londiste;
 mod pgq;
 mod pgqd;
 mod status;
+mod walmgr;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,6 +78,9 @@ pub enum Command {
     /// The ticker and maintenance daemon alone, in the foreground: a drop-in
     /// for the original pgqd (same pgqd.ini).
     Pgqd(pgqd::PgqdArgs),
+    /// WAL archiving, base backups, standbys and point-in-time restore
+    /// (the original walmgr's commands, for PostgreSQL 12 and later).
+    Walmgr(walmgr::WalmgrArgs),
     /// Pause, resume or restart a worker of the running daemon or console of
     /// the deck (`-c`).
     Worker {
@@ -189,6 +193,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => crate::bench::run(a).await,
         Some(Command::Londiste(a)) => londiste::run(a).await,
         Some(Command::Cascade(a)) => cascade::run(a).await,
+        Some(Command::Walmgr(a)) => walmgr::run(a).await,
     }
 }
 

@@ -99,6 +99,17 @@ impl ClusterBuilder {
     pub fn start(self) -> Result<LocalCluster, ClusterError> {
         LocalCluster::start_with(self)
     }
+
+    /// Reserve the directory and a port, and stop there: the caller fills
+    /// [`LocalCluster::data_dir`] (a restored base backup, say), then calls
+    /// [`LocalCluster::start_existing`]. Removed on drop like any cluster.
+    pub fn unstarted(self) -> Result<LocalCluster, ClusterError> {
+        let (cluster, _) = LocalCluster::prepare(&self)?;
+        let mut cluster = cluster;
+        cluster.port = free_port().map_err(|e| cluster.io_err("finding a free port", e))?;
+        cluster.settings = self.settings;
+        Ok(cluster)
+    }
 }
 
 /// A running throwaway cluster. Dropping it stops the server and removes its
@@ -112,6 +123,8 @@ pub struct LocalCluster {
     tcp: bool,
     child: Option<Child>,
     keep: bool,
+    /// The builder's settings, for [`LocalCluster::start_existing`].
+    settings: Vec<(String, String)>,
 }
 
 impl fmt::Debug for LocalCluster {
@@ -147,7 +160,8 @@ impl LocalCluster {
         }
     }
 
-    fn start_with(b: ClusterBuilder) -> Result<LocalCluster, ClusterError> {
+    /// The cluster's directory, made and handed to the server's user.
+    fn prepare(b: &ClusterBuilder) -> Result<(LocalCluster, Option<(u32, u32)>), ClusterError> {
         let bindir = match &b.bindir {
             Some(d) if d.join("initdb").is_file() && d.join("postgres").is_file() => d.clone(),
             Some(_) => return Err(ClusterError::NoBinaries),
@@ -177,7 +191,7 @@ impl LocalCluster {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
             .map_err(|e| io_err("chmod cluster dir", e))?;
 
-        let mut cluster = LocalCluster {
+        let cluster = LocalCluster {
             name: b.name.clone(),
             dir: dir.clone(),
             port: 0,
@@ -185,7 +199,34 @@ impl LocalCluster {
             tcp: b.tcp,
             child: None,
             keep: std::env::var_os("SKYDECK_KEEP_CLUSTERS").is_some(),
+            settings: Vec::new(),
         };
+        Ok((cluster, run_as))
+    }
+
+    /// Start the server on a data directory the caller filled (see
+    /// [`ClusterBuilder::unstarted`]): its postgresql.conf gets this
+    /// cluster's port, socket and settings; blocks until it accepts
+    /// connections (a standby: until it accepts read-only ones).
+    pub fn start_existing(&mut self) -> Result<(), ClusterError> {
+        let run_as = run_as_user()?;
+        let settings = self.settings.clone();
+        self.write_conf(&settings)
+            .map_err(|e| self.io_err("writing postgresql.conf", e))?;
+        self.launch(run_as)?;
+        register(self);
+        Ok(())
+    }
+
+    fn start_with(b: ClusterBuilder) -> Result<LocalCluster, ClusterError> {
+        let (mut cluster, run_as) = Self::prepare(&b)?;
+        let bindir = cluster.bindir.clone();
+        let io_err = |what: &str, e: io::Error| ClusterError::Io {
+            name: b.name.clone(),
+            what: what.to_string(),
+            source: e,
+        };
+        cluster.settings = b.settings.clone();
 
         // initdb
         let mut cmd = Command::new(bindir.join("initdb"));
@@ -204,7 +245,7 @@ impl LocalCluster {
             .env("LC_ALL", "C")
             .env_remove("PGDATA")
             .stdin(Stdio::null())
-            .current_dir(&dir);
+            .current_dir(&cluster.dir);
         if let Some((uid, gid)) = run_as {
             cmd.uid(uid).gid(gid);
         }

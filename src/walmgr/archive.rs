@@ -1,0 +1,541 @@
+//! The archive: `xarchive` (the master's archive_command), `xrestore` (the
+//! standby's restore_command), and reading, purging and verifying what is
+//! archived.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+
+use super::store::{self, StoreError, Stored};
+use super::wal::{Segment, WalFile};
+use super::WalConfig;
+
+/// Control files in `completed_wals` (the original's names).
+pub const STOP: &str = "STOP";
+pub const PAUSE: &str = "PAUSE";
+pub const PROGRESS: &str = "PROGRESS";
+pub const BACKUPLOCK: &str = "BACKUPLOCK";
+
+/// A WAL file name as PostgreSQL hands it over, checked: only WAL names
+/// reach the file system (no `../`).
+pub fn checked_name(name: &str) -> Result<WalFile> {
+    WalFile::parse(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{name:?} is not a WAL file name (segment, .history, .backup or .partial); \
+             walmgr archives only what PostgreSQL's archive_command hands over"
+        )
+    })
+}
+
+/// What `xarchive` did.
+#[derive(Debug, Clone)]
+pub struct Archived {
+    pub name: String,
+    pub outcome: Stored,
+    /// Segments stored ahead of the server (asynchronous push).
+    pub ahead: Vec<String>,
+}
+
+/// `xarchive SRCPATH NAME`: store one WAL file in `completed_wals`.
+/// Archiving the same content twice succeeds; other content under an
+/// archived name fails loudly and changes nothing.
+pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
+    let master = cfg.master("xarchive")?;
+    checked_name(name)?;
+    run_periodic(cfg, &master.data);
+    let dir = &cfg.completed_wals;
+    if !dir.is_dir() {
+        bail!(
+            "the archive directory {} does not exist: run `skydeck walmgr {} setup` first",
+            dir.display(),
+            cfg.ini.display()
+        );
+    }
+    store::sweep_temp(dir);
+    let outcome = archive_one(cfg, src, name)?;
+    let mut ahead = Vec::new();
+    if master.archive_async > 0 {
+        // The server hands files over one at a time; push the next ones it
+        // has marked ready now, in parallel, so its later calls find them
+        // archived and return at once.
+        if let Some(wal_dir) = src.parent() {
+            ahead = push_ahead(cfg, wal_dir, name, master.archive_async);
+        }
+    }
+    Ok(Archived {
+        name: name.to_string(),
+        outcome,
+        ahead,
+    })
+}
+
+fn archive_one(cfg: &WalConfig, src: &Path, name: &str) -> Result<Stored> {
+    let dst = cfg.completed_wals.join(name);
+    // Already there (pushed ahead, or a retry): compare checksums without
+    // compressing again.
+    if dst.exists() {
+        match same_content(src, &dst) {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match store::store_file(src, &dst, cfg.compression, false) {
+        Ok(s) => Ok(s),
+        Err(e @ StoreError::Conflict { .. }) => Err(e.into()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("archiving {name}"))),
+    }
+}
+
+/// `Some` when `dst` is a stored copy of `src`'s content; a conflict when
+/// it holds something else; `None` when `dst` is not a readable stored
+/// file (it is then written again... refused by `store` as a conflict, so
+/// a damaged archive file is never silently replaced).
+fn same_content(src: &Path, dst: &Path) -> Result<Option<Stored>, StoreError> {
+    let header = match store::read_header(dst) {
+        Ok(h) => h,
+        Err(StoreError::BadHeader { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let data = fs::read(src).map_err(|e| StoreError::Io {
+        path: src.to_path_buf(),
+        what: "reading",
+        source: e,
+    })?;
+    use sha2::Digest;
+    let sum: [u8; 32] = sha2::Sha256::digest(&data).into();
+    if sum == header.sha256 && data.len() as u64 == header.len {
+        let stored = fs::metadata(dst).map(|m| m.len()).unwrap_or(0);
+        return Ok(Some(Stored::Same { header, stored }));
+    }
+    Err(StoreError::Conflict {
+        path: dst.to_path_buf(),
+        archived: header.sha256_hex(),
+        new: store::hex(&sum),
+    })
+}
+
+/// Store the segments after `name` that pg_wal/archive_status marks
+/// `.ready`, up to `n` of them, `n` at a time. Failures are left for the
+/// server's own call to report.
+fn push_ahead(cfg: &WalConfig, wal_dir: &Path, name: &str, n: usize) -> Vec<String> {
+    let Ok(rd) = fs::read_dir(wal_dir.join("archive_status")) else {
+        return Vec::new();
+    };
+    let mut ready: Vec<String> = rd
+        .flatten()
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            let base = f.strip_suffix(".ready")?.to_string();
+            matches!(WalFile::parse(&base), Some(WalFile::Segment(_))).then_some(base)
+        })
+        .filter(|b| b.as_str() > name)
+        .filter(|b| !cfg.completed_wals.join(b).exists())
+        .collect();
+    ready.sort();
+    ready.truncate(n);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for b in &ready {
+            let done = &done;
+            s.spawn(move || {
+                if archive_one(cfg, &wal_dir.join(b), b).is_ok() {
+                    done.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(b.clone());
+                }
+            });
+        }
+    });
+    let mut v = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    v.sort();
+    v
+}
+
+/// `periodic`: run `periodic_command` when `command_interval` has passed
+/// since the last run (timestamp file `.walshipping.periodic` in the data
+/// directory). Failures are logged, never fail the caller.
+pub fn run_periodic(cfg: &WalConfig, data: &Path) -> bool {
+    let Some(cmd) = &cfg.periodic_command else {
+        return false;
+    };
+    let stamp = data.join(".walshipping.periodic");
+    let due = match fs::metadata(&stamp).and_then(|m| m.modified()) {
+        Ok(t) => SystemTime::now()
+            .duration_since(t)
+            .map(|d| d >= cfg.command_interval)
+            .unwrap_or(true),
+        Err(_) => true,
+    };
+    if !due {
+        return false;
+    }
+    let _ = fs::write(&stamp, b"");
+    match std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!("walmgr: periodic_command failed ({s}): {cmd}"),
+        Err(e) => eprintln!("walmgr: periodic_command could not run: {e}"),
+    }
+    true
+}
+
+/// How `xrestore` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restored {
+    /// Copied from the archive (or the spool, or a partial file).
+    Found { from: PathBuf },
+    /// Not there (or held back): the server is told so (exit 1) and goes
+    /// on — to streaming when it has `primary_conninfo`, asking again
+    /// after `wal_retrieve_retry_interval` in standby mode, to the end of
+    /// recovery in a targeted recovery.
+    Missing { why: String },
+}
+
+/// `xrestore NAME DSTPATH`: put archived `name` at `dst`, checked against
+/// its checksum, or fail at once.
+///
+/// The original waited inside restore_command for a segment not archived
+/// yet (unless `primary_conninfo` was set). Since PostgreSQL 15 the
+/// startup process reads WAL ahead of replay, so a waiting
+/// restore_command holds up replay of the segment before it; walmgr
+/// therefore always answers at once, and standby mode asks again. The
+/// control files keep their meaning: with `PAUSE` nothing is handed over
+/// (replay from the archive stops at the next segment), with `STOP` a
+/// missing segment is taken from `partial_wals` when `sync` copied it.
+pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
+    // A master's job file restores too (a point-in-time copy restored with
+    // it).
+    let sb = cfg.standby.as_ref();
+    let file = checked_name(name)?;
+    let dir = &cfg.completed_wals;
+    let src = dir.join(name);
+    let segment = matches!(file, WalFile::Segment(_));
+    if segment && dir.join(PAUSE).exists() {
+        return Ok(Restored::Missing {
+            why: "replay is paused (PAUSE file; `continue` removes it)".into(),
+        });
+    }
+    if let Some(r) = take_prefetched(cfg, name, dst)? {
+        return Ok(r);
+    }
+    if src.exists() {
+        store::extract_to(&src, dst, 0o600).with_context(|| {
+            format!("restoring {name}: the archived copy failed its check and was not used")
+        })?;
+        let _ = fs::write(dir.join(PROGRESS), name);
+        if let WalFile::Segment(seg) = file {
+            if sb.is_some_and(|s| s.restore_prefetch > 0) {
+                spawn_prefetch(cfg, seg);
+            }
+        }
+        return Ok(Restored::Found { from: src });
+    }
+    if segment && dir.join(STOP).exists() {
+        // Boot: the partial segment `sync` copied, if any.
+        let partial = cfg.partial_wals.join(name);
+        if partial.exists() {
+            store::extract_to(&partial, dst, 0o600)
+                .with_context(|| format!("restoring partial {name}"))?;
+            return Ok(Restored::Found { from: partial });
+        }
+    }
+    Ok(Restored::Missing {
+        why: if sb.is_some_and(|s| s.primary_conninfo.is_some()) {
+            "not archived yet (the server streams from primary_conninfo)".into()
+        } else {
+            "not archived (yet)".into()
+        },
+    })
+}
+
+fn prefetch_dir(cfg: &WalConfig) -> PathBuf {
+    cfg.spool_dir.join(format!("restore-{}", cfg.job_name))
+}
+
+/// A segment already fetched (and checked) by the prefetcher is moved into
+/// place.
+fn take_prefetched(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Option<Restored>> {
+    let p = prefetch_dir(cfg).join(name);
+    if !p.exists() {
+        return Ok(None);
+    }
+    match fs::rename(&p, dst) {
+        Ok(()) => Ok(Some(Restored::Found { from: p })),
+        // Another file system: copy through a temporary name.
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let tmp = dst.with_extension("skydeck-tmp");
+            fs::copy(&p, &tmp).with_context(|| format!("copying prefetched {name}"))?;
+            fs::rename(&tmp, dst).with_context(|| format!("placing prefetched {name}"))?;
+            let _ = fs::remove_file(&p);
+            Ok(Some(Restored::Found { from: p }))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("placing prefetched {name}")),
+    }
+}
+
+/// Start `xprefetch` for the segments after `seg`, detached: the server's
+/// restore_command returns at once.
+fn spawn_prefetch(cfg: &WalConfig, seg: Segment) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let _ = std::process::Command::new(exe)
+        .arg("walmgr")
+        .arg(&cfg.ini)
+        .arg("xprefetch")
+        .arg(seg.name())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+}
+
+/// `xprefetch SEGMENT`: fetch the `restore_prefetch` segments after
+/// `SEGMENT` into the spool, checked, in parallel; keep the spool bounded
+/// (segments before `SEGMENT` are removed). One prefetcher at a time.
+pub fn xprefetch(cfg: &WalConfig, after: &str) -> Result<Vec<String>> {
+    let sb = cfg.standby("xprefetch")?;
+    let Some(WalFile::Segment(seg)) = WalFile::parse(after) else {
+        bail!("{after:?} is not a WAL segment name");
+    };
+    let dir = prefetch_dir(cfg);
+    super::make_dir(&dir, super::owner_of(&cfg.completed_wals))?;
+    let lock = dir.join("LOCK");
+    let _guard = match PidLock::take(&lock) {
+        Some(g) => g,
+        None => return Ok(Vec::new()),
+    };
+    store::sweep_temp(&dir);
+    // Drop what the server has passed.
+    if let Ok(rd) = fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(s) = Segment::parse(&n) {
+                if s.pos() <= seg.pos() {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    let seg_size = segment_size(&cfg.completed_wals).unwrap_or(16 << 20);
+    let per_log = super::wal::segs_per_log(seg_size);
+    let mut want = Vec::new();
+    let mut s = seg;
+    for _ in 0..sb.restore_prefetch {
+        s = s.next(per_log);
+        let n = s.name();
+        if cfg.completed_wals.join(&n).exists() && !dir.join(&n).exists() {
+            want.push(n);
+        }
+    }
+    let got = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for chunk in want.chunks(want.len().div_ceil(2).max(1)) {
+            let got = &got;
+            let dir = &dir;
+            sc.spawn(move || {
+                for n in chunk {
+                    if store::extract_to(&cfg.completed_wals.join(n), &dir.join(n), 0o600).is_ok() {
+                        got.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(n.clone());
+                    }
+                }
+            });
+        }
+    });
+    Ok(got.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// A lock file holding our pid; a lock whose process is gone is taken
+/// over.
+pub struct PidLock(PathBuf);
+
+impl PidLock {
+    pub fn take(path: &Path) -> Option<PidLock> {
+        for _ in 0..2 {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Some(PidLock(path.to_path_buf()));
+                }
+                Err(_) => {
+                    let holder = fs::read_to_string(path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<i32>().ok());
+                    match holder {
+                        Some(pid) if store::process_alive(pid) => return None,
+                        _ => {
+                            let _ = fs::remove_file(path);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The pid that holds `path`, if a live one does.
+    pub fn holder(path: &Path) -> Option<i32> {
+        fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .filter(|p| store::process_alive(*p))
+    }
+}
+
+impl Drop for PidLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// One file of the archive.
+#[derive(Debug, Clone)]
+pub struct ArchivedFile {
+    pub name: String,
+    pub kind: WalFile,
+    /// Bytes on disk.
+    pub stored: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// Every WAL file in `completed_wals`, sorted by name.
+pub fn list(dir: &Path) -> Result<Vec<ArchivedFile>> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut v = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(kind) = WalFile::parse(&name) else {
+            continue;
+        };
+        let md = e.metadata().ok();
+        v.push(ArchivedFile {
+            name,
+            kind,
+            stored: md.as_ref().map(|m| m.len()).unwrap_or(0),
+            modified: md.and_then(|m| m.modified().ok()),
+        });
+    }
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+/// The WAL segment size, from the original length of any archived
+/// segment.
+pub fn segment_size(dir: &Path) -> Option<u64> {
+    list(dir).ok()?.iter().find_map(|f| match f.kind {
+        WalFile::Segment(_) => store::read_header(&dir.join(&f.name)).ok().map(|h| h.len),
+        _ => None,
+    })
+}
+
+/// Remove archived segments (and backup history files) before `keep`
+/// (position, any timeline); history files are always kept. Returns the
+/// names removed.
+pub fn purge_before(dir: &Path, keep: Segment, dry_run: bool) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for f in list(dir)? {
+        let old = match f.kind {
+            WalFile::Segment(s) | WalFile::Partial(s) | WalFile::Backup(s) => s.pos() < keep.pos(),
+            WalFile::History(_) => false,
+        };
+        if old {
+            if !dry_run {
+                fs::remove_file(dir.join(&f.name))
+                    .with_context(|| format!("removing {}", dir.join(&f.name).display()))?;
+            }
+            removed.push(f.name);
+        }
+    }
+    Ok(removed)
+}
+
+/// A file that failed `verify`.
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// Check every archived file against its checksum, two at a time.
+pub fn verify_all(dir: &Path) -> Result<(usize, Vec<Damaged>)> {
+    let files = list(dir)?;
+    let bad = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for half in files.chunks(files.len().div_ceil(2).max(1)) {
+            let bad = &bad;
+            s.spawn(move || {
+                for f in half {
+                    let p = dir.join(&f.name);
+                    if let Err(e) = store::verify(&p) {
+                        bad.lock().unwrap_or_else(|p| p.into_inner()).push(Damaged {
+                            path: p,
+                            error: e.to_string(),
+                        });
+                    }
+                }
+            });
+        }
+    });
+    let mut bad = bad.into_inner().unwrap_or_else(|p| p.into_inner());
+    bad.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files.len(), bad))
+}
+
+/// Missing segments between `from` and the newest archived segment of
+/// `from`'s timeline (or its descendants, followed through their
+/// history files), for `verify`'s continuity check: a backup needs every
+/// segment from its start on.
+pub fn gaps_after(dir: &Path, from: Segment) -> Result<Vec<String>> {
+    let files = list(dir)?;
+    let seg_size = segment_size(dir).unwrap_or(16 << 20);
+    let per_log = super::wal::segs_per_log(seg_size);
+    let have: std::collections::HashSet<(u32, u32, u32)> = files
+        .iter()
+        .filter_map(|f| match f.kind {
+            WalFile::Segment(s) => Some((s.tli, s.log, s.seg)),
+            _ => None,
+        })
+        .collect();
+    let Some(last) = files
+        .iter()
+        .filter_map(|f| match f.kind {
+            WalFile::Segment(s) if s.tli >= from.tli => Some(s),
+            _ => None,
+        })
+        .max_by_key(|s| s.pos())
+    else {
+        return Ok(vec![from.name()]);
+    };
+    let mut gaps = Vec::new();
+    let mut s = from;
+    while s.pos() <= last.pos() {
+        // Any timeline at or after the backup's will do at this position.
+        let found = (from.tli..=last.tli).any(|t| have.contains(&(t, s.log, s.seg)));
+        if !found {
+            gaps.push(s.name());
+            if gaps.len() > 100 {
+                break;
+            }
+        }
+        s = s.next(per_log);
+    }
+    Ok(gaps)
+}

@@ -1,0 +1,704 @@
+//! Base backups: `pg_backup_start` and `pg_backup_stop` in one session
+//! (PostgreSQL 15+; `pg_start_backup(…, exclusive => false)` on 12–14),
+//! every file of the data directory (and of its tablespaces) stored with
+//! its checksum under `full_backup/NAME/files/`, the backup_label the
+//! server returns written into the set, and a manifest (`backup.json`)
+//! that lists every file, directory and tablespace. A set is complete once
+//! its manifest is there: it is built under a temporary name and renamed.
+//!
+//! Retention keeps the newest `keep_backups` sets and/or every set needed
+//! to recover to any moment of `retention_window`, and purges the WAL that
+//! no kept set needs.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::archive::{self, PidLock, BACKUPLOCK};
+use super::store;
+use super::wal::Segment;
+use super::WalConfig;
+
+pub const MANIFEST: &str = "backup.json";
+const FILES: &str = "files";
+
+/// What a backup set holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub label: String,
+    /// `server_version_num` of the master.
+    pub pg_version: u32,
+    pub system_identifier: String,
+    pub timeline: u32,
+    pub start_lsn: String,
+    pub stop_lsn: String,
+    /// The first and last WAL segment a restore of this set needs.
+    pub start_wal: String,
+    pub stop_wal: String,
+    /// Unix seconds.
+    pub started_at: u64,
+    pub finished_at: u64,
+    pub codec: String,
+    /// Bytes of data (original) and on disk.
+    pub data_bytes: u64,
+    pub stored_bytes: u64,
+    /// The backup_label the server returned (also stored as a file).
+    pub backup_label: String,
+    /// The tablespace map the server returned (not written into a restored
+    /// data directory: restore makes the links itself).
+    #[serde(default)]
+    pub tablespace_map: String,
+    pub tablespaces: Vec<Tablespace>,
+    /// Every directory, relative to the data directory, parents first.
+    pub dirs: Vec<String>,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tablespace {
+    pub oid: String,
+    /// Where it was on the master.
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Relative to the data directory (tablespace files through
+    /// `pg_tblspc/OID/`).
+    pub path: String,
+    pub size: u64,
+    pub stored: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    pub fn finished(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.finished_at)
+    }
+    pub fn start_segment(&self) -> Option<Segment> {
+        Segment::parse(&self.start_wal)
+    }
+}
+
+/// A complete backup set on disk.
+#[derive(Debug, Clone)]
+pub struct BackupSet {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl BackupSet {
+    /// Where the stored copy of a data-directory file is.
+    pub fn stored_path(&self, rel: &str) -> PathBuf {
+        self.dir.join(FILES).join(rel)
+    }
+}
+
+/// Complete backup sets in `full_backup`, oldest first.
+pub fn list_sets(cfg: &WalConfig) -> Result<Vec<BackupSet>> {
+    let dir = &cfg.full_backup;
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut sets = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let mf = e.path().join(MANIFEST);
+        let Ok(text) = fs::read_to_string(&mf) else {
+            continue;
+        };
+        let manifest: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a walmgr backup manifest", mf.display()))?;
+        sets.push(BackupSet {
+            dir: e.path(),
+            manifest,
+        });
+    }
+    sets.sort_by(|a, b| {
+        (a.manifest.finished_at, &a.manifest.name).cmp(&(b.manifest.finished_at, &b.manifest.name))
+    });
+    Ok(sets)
+}
+
+/// Find a set by name (or path); `None`: the newest.
+pub fn find_set(cfg: &WalConfig, name: Option<&str>) -> Result<BackupSet> {
+    let sets = list_sets(cfg)?;
+    match name {
+        None => sets.into_iter().next_back().ok_or_else(|| {
+            anyhow!(
+                "no backup in {}: take one with `skydeck walmgr MASTER.ini backup`",
+                cfg.full_backup.display()
+            )
+        }),
+        Some(n) => {
+            let want = Path::new(n);
+            sets.into_iter()
+                .find(|s| s.manifest.name == n || s.dir == want)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no backup set {n:?} in {} (see `listbackups`)",
+                        cfg.full_backup.display()
+                    )
+                })
+        }
+    }
+}
+
+/// What to copy from the data directory.
+struct Source {
+    /// Relative path in the set.
+    rel: String,
+    real: PathBuf,
+}
+
+/// Files never copied (pg_basebackup's list, plus walmgr's own).
+const SKIP_FILES: &[&str] = &[
+    "postmaster.pid",
+    "postmaster.opts",
+    "backup_label",
+    "backup_label.old",
+    "tablespace_map",
+    "tablespace_map.old",
+    "backup_manifest",
+    "postgresql.auto.conf.tmp",
+    "current_logfiles.tmp",
+    "pg_internal.init",
+    ".walshipping.periodic",
+    "standby.signal",
+    "recovery.signal",
+    "promote",
+];
+
+/// Directories copied empty: their content is rebuilt or meaningless.
+const EMPTY_DIRS: &[&str] = &[
+    "pg_wal",
+    "pg_dynshmem",
+    "pg_notify",
+    "pg_replslot",
+    "pg_serial",
+    "pg_snapshots",
+    "pg_stat_tmp",
+    "pg_subtrans",
+];
+
+/// Walk the data directory (following the tablespace links).
+fn walk(data: &Path) -> Result<(Vec<String>, Vec<Source>, Vec<Tablespace>)> {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    let mut spaces = Vec::new();
+    let mut queue: VecDeque<(String, PathBuf)> = VecDeque::new();
+    queue.push_back((String::new(), data.to_path_buf()));
+    while let Some((rel, real)) = queue.pop_front() {
+        let rd = match fs::read_dir(&real) {
+            Ok(rd) => rd,
+            // Dropped while we walk (a database, a temporary directory).
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !rel.is_empty() => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", real.display())),
+        };
+        let mut entries: Vec<_> = rd.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let ft = match e.file_type() {
+                Ok(t) => t,
+                Err(_) => continue,
+            };
+            if rel == "pg_tblspc" && ft.is_symlink() {
+                let target = fs::read_link(e.path())
+                    .with_context(|| format!("reading tablespace link {}", e.path().display()))?;
+                spaces.push(Tablespace {
+                    oid: name.clone(),
+                    location: target.display().to_string(),
+                });
+                dirs.push(child_rel.clone());
+                queue.push_back((child_rel, target));
+                continue;
+            }
+            if ft.is_dir() || (ft.is_symlink() && e.path().is_dir()) {
+                if name.starts_with("pgsql_tmp") {
+                    continue;
+                }
+                dirs.push(child_rel.clone());
+                if rel.is_empty() && EMPTY_DIRS.contains(&name.as_str()) {
+                    continue;
+                }
+                queue.push_back((child_rel, e.path()));
+            } else if ft.is_file() {
+                if SKIP_FILES.contains(&name.as_str()) || name.starts_with(".tmp.") {
+                    continue;
+                }
+                files.push(Source {
+                    rel: child_rel,
+                    real: e.path(),
+                });
+            }
+        }
+    }
+    Ok((dirs, files, spaces))
+}
+
+/// A unique set name from the time: `20261121T201530Z`.
+fn set_name(dir: &Path, t: SystemTime) -> String {
+    let stamp = crate::fmt::time_utc(t);
+    // 2026-11-21T20:15:30.123Z -> 20261121T201530Z
+    let base: String = stamp[..19]
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    let base = format!("{base}Z");
+    if !dir.join(&base).exists() {
+        return base;
+    }
+    (1..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|n| !dir.join(n).exists())
+        .unwrap_or(base)
+}
+
+/// Progress of a running backup, for logs and the console.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// `backup`: take a base backup of the master into `full_backup`, then
+/// apply retention. Returns the new set.
+pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet> {
+    let master = cfg.master("backup")?;
+    let owner = super::owner_of(&master.data);
+    super::make_dir(&cfg.full_backup, owner)?;
+    super::make_dir(&cfg.completed_wals, owner)?;
+    let lock_path = cfg.completed_wals.join(BACKUPLOCK);
+    let _lock = PidLock::take(&lock_path).ok_or_else(|| {
+        anyhow!(
+            "another backup is running (pid {} holds {}); wait for it, or remove the file if that process is not a backup",
+            PidLock::holder(&lock_path).map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            lock_path.display()
+        )
+    })?;
+    let client = crate::db::connect(master.db.expose())
+        .await
+        .with_context(|| format!("connecting to the master ({})", master.db))?;
+    let row = client
+        .query_one(
+            "select current_setting('server_version_num')::int,
+                    current_setting('archive_mode'),
+                    current_setting('data_directory'),
+                    (select system_identifier::text from pg_control_system())",
+            &[],
+        )
+        .await
+        .context("reading the master's settings")?;
+    let version: i32 = row.get(0);
+    let archive_mode: String = row.get(1);
+    let server_data: String = row.get(2);
+    let sysid: String = row.get(3);
+    if version < 120000 {
+        bail!("walmgr needs PostgreSQL 12 or later; the master runs {version}");
+    }
+    if archive_mode == "off" {
+        bail!(
+            "archive_mode is off on the master: a base backup is useless without its WAL; \
+             run `skydeck walmgr {} setup` (and restart the server) first",
+            cfg.ini.display()
+        );
+    }
+    if fs::canonicalize(&server_data).ok() != fs::canonicalize(&master.data).ok() {
+        bail!(
+            "master_data is {} but the server at {} runs on {server_data}; fix master_data or master_db",
+            master.data.display(),
+            master.db
+        );
+    }
+    let started = SystemTime::now();
+    let name = set_name(&cfg.full_backup, started);
+    let label = format!("skydeck walmgr {name}");
+    let (start_lsn,): (String,) = {
+        let sql = if version >= 150000 {
+            "select pg_backup_start($1, true)::text"
+        } else {
+            "select pg_start_backup($1, true, false)::text"
+        };
+        let r = client
+            .query_one(sql, &[&label])
+            .await
+            .context("starting the backup (pg_backup_start)")?;
+        (r.get(0),)
+    };
+    progress(&format!("backup {name}: started at {start_lsn}"));
+    let tmp_dir = cfg.full_backup.join(format!(".inprogress-{name}"));
+    let copied = {
+        let data = master.data.clone();
+        let tmp = tmp_dir.clone();
+        let codec = cfg.compression;
+        let threads = cfg.backup_parallel;
+        let r = tokio::task::spawn_blocking(move || copy_files(&data, &tmp, codec, threads)).await;
+        match r {
+            Ok(r) => r,
+            Err(e) => Err(anyhow!("the copy task failed: {e}")),
+        }
+    };
+    // Always end the backup mode, also when the copy failed.
+    let stop_sql = if version >= 150000 {
+        "select lsn::text, labelfile, spcmapfile from pg_backup_stop(true)"
+    } else {
+        "select lsn::text, labelfile, spcmapfile from pg_stop_backup(false, true)"
+    };
+    let stop = client.query_one(stop_sql, &[]).await;
+    let (dirs, files, spaces) = match copied {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp_dir);
+            return Err(e.context(format!("backup {name} failed; nothing was kept")));
+        }
+    };
+    let stop = match stop {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp_dir);
+            return Err(anyhow::Error::new(e).context("ending the backup (pg_backup_stop)"));
+        }
+    };
+    let stop_lsn: String = stop.get(0);
+    let labelfile: String = stop.get(1);
+    let spcmap: Option<String> = stop.get(2);
+    let walnames = client
+        .query_one(
+            "select pg_walfile_name($1::text::pg_lsn), pg_walfile_name($2::text::pg_lsn),
+                    (select timeline_id from pg_control_checkpoint())",
+            &[&start_lsn, &stop_lsn],
+        )
+        .await;
+    // pg_walfile_name is not allowed during recovery; the label has it too.
+    let (start_wal, stop_wal, timeline) = match walnames {
+        Ok(r) => (
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, i32>(2) as u32,
+        ),
+        Err(_) => {
+            let sw = label_start_wal(&labelfile).unwrap_or_default();
+            (sw.clone(), sw, 1)
+        }
+    };
+    let start_wal = label_start_wal(&labelfile).unwrap_or(start_wal);
+    // The label goes into the set like any other file.
+    let label_entry = store_bytes(
+        &tmp_dir,
+        "backup_label",
+        labelfile.as_bytes(),
+        cfg.compression,
+    )?;
+    let mut files = files;
+    files.push(label_entry);
+    let data_bytes = files.iter().map(|f| f.size).sum();
+    let stored_bytes = files.iter().map(|f| f.stored).sum();
+    let manifest = Manifest {
+        name: name.clone(),
+        label,
+        pg_version: version as u32,
+        system_identifier: sysid,
+        timeline,
+        start_lsn,
+        stop_lsn,
+        start_wal,
+        stop_wal,
+        started_at: unix(started),
+        finished_at: unix(SystemTime::now()),
+        codec: cfg.compression.name().into(),
+        data_bytes,
+        stored_bytes,
+        backup_label: labelfile,
+        tablespace_map: spcmap.unwrap_or_default(),
+        tablespaces: spaces,
+        dirs,
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&manifest)?;
+    write_synced(&tmp_dir.join(MANIFEST), &json)?;
+    let final_dir = cfg.full_backup.join(&name);
+    fs::rename(&tmp_dir, &final_dir)
+        .with_context(|| format!("renaming {} into place", tmp_dir.display()))?;
+    store::fsync_dir(&cfg.full_backup).ok();
+    progress(&format!(
+        "backup {name}: done, {} of data in {} files, {} stored, WAL from {}",
+        skydeck_ui::fmt::bytes(manifest.data_bytes),
+        manifest.files.len(),
+        skydeck_ui::fmt::bytes(manifest.stored_bytes),
+        manifest.start_wal
+    ));
+    let set = BackupSet {
+        dir: final_dir,
+        manifest,
+    };
+    let r = retention(cfg, false)?;
+    for line in r.describe() {
+        progress(&line);
+    }
+    Ok(set)
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)`.
+fn label_start_wal(label: &str) -> Option<String> {
+    let line = label
+        .lines()
+        .find(|l| l.starts_with("START WAL LOCATION:"))?;
+    let i = line.find("(file ")?;
+    let rest = &line[i + 6..];
+    Some(rest.trim_end_matches(')').trim().to_string())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn store_bytes(set: &Path, rel: &str, bytes: &[u8], codec: store::Codec) -> Result<FileEntry> {
+    let dst = set.join(FILES).join(rel);
+    let s = store::store(&mut &bytes[..], &dst, codec, true)?;
+    Ok(FileEntry {
+        path: rel.into(),
+        size: s.header().len,
+        stored: s.stored(),
+        sha256: s.header().sha256_hex(),
+    })
+}
+
+type Copied = (Vec<String>, Vec<FileEntry>, Vec<Tablespace>);
+
+/// Copy (store) every file, `threads` at a time.
+fn copy_files(data: &Path, set: &Path, codec: store::Codec, threads: usize) -> Result<Copied> {
+    let (dirs, sources, spaces) = walk(data)?;
+    let root = set.join(FILES);
+    fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    // Tablespace directories are real directories in the set.
+    for d in &dirs {
+        fs::create_dir_all(root.join(d))
+            .with_context(|| format!("creating {}", root.join(d).display()))?;
+    }
+    let queue = Mutex::new(sources.into_iter().collect::<VecDeque<_>>());
+    let out = Mutex::new(Vec::new());
+    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| loop {
+                if failed.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                    return;
+                }
+                let Some(src) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
+                    return;
+                };
+                let dst = root.join(&src.rel);
+                match store::store_file(&src.real, &dst, codec, true) {
+                    Ok(st) => out
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(FileEntry {
+                            path: src.rel,
+                            size: st.header().len,
+                            stored: st.stored(),
+                            sha256: st.header().sha256_hex(),
+                        }),
+                    // Dropped while we copy: WAL replay recreates the state.
+                    Err(store::StoreError::Io { source, .. })
+                        if source.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(anyhow::Error::new(e).context(format!("copying {}", src.rel)));
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut files = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((dirs, files, spaces))
+}
+
+/// What retention decided.
+#[derive(Debug, Clone, Default)]
+pub struct Retention {
+    /// The rule, for status lines: `keep 3 backups`.
+    pub rule: String,
+    pub kept: Vec<String>,
+    pub removed: Vec<String>,
+    /// The oldest WAL segment still needed.
+    pub oldest_wal: Option<String>,
+    pub purged_wal: usize,
+}
+
+impl Retention {
+    pub fn describe(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if !self.removed.is_empty() {
+            v.push(format!(
+                "retention ({}): removed backup{} {}",
+                self.rule,
+                if self.removed.len() == 1 { "" } else { "s" },
+                self.removed.join(", ")
+            ));
+        }
+        if self.purged_wal > 0 {
+            v.push(format!(
+                "retention ({}): removed {} WAL file{} before {}",
+                self.rule,
+                self.purged_wal,
+                if self.purged_wal == 1 { "" } else { "s" },
+                self.oldest_wal.as_deref().unwrap_or("?")
+            ));
+        }
+        v
+    }
+}
+
+/// The retention rule in words.
+pub fn rule(cfg: &WalConfig) -> String {
+    let mut parts = Vec::new();
+    if cfg.keep_backups > 0 {
+        parts.push(format!(
+            "keep {} backup{}",
+            cfg.keep_backups,
+            if cfg.keep_backups == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(w) = cfg.retention_window {
+        parts.push(format!("recovery window {}", crate::fmt::duration(w)));
+    }
+    if parts.is_empty() {
+        "keep everything".into()
+    } else {
+        parts.join(" + ")
+    }
+}
+
+/// Which sets the rule keeps (indexes into `sets`, oldest first).
+fn kept(cfg: &WalConfig, sets: &[BackupSet], now: SystemTime) -> Vec<bool> {
+    let n = sets.len();
+    if cfg.keep_backups == 0 && cfg.retention_window.is_none() {
+        return vec![true; n];
+    }
+    let mut keep = vec![false; n];
+    if cfg.keep_backups > 0 {
+        for k in keep.iter_mut().skip(n.saturating_sub(cfg.keep_backups)) {
+            *k = true;
+        }
+    }
+    if let Some(w) = cfg.retention_window {
+        let edge = now.checked_sub(w).unwrap_or(UNIX_EPOCH);
+        // Every set inside the window, and the newest one before it (the
+        // start of the window is recovered from that one).
+        let mut newest_before = None;
+        for (i, s) in sets.iter().enumerate() {
+            if s.manifest.finished() >= edge {
+                keep[i] = true;
+            } else {
+                newest_before = Some(i);
+            }
+        }
+        if let Some(i) = newest_before {
+            keep[i] = true;
+        }
+    }
+    // Never leave nothing.
+    if let Some(last) = keep.last_mut() {
+        *last = true;
+    }
+    keep
+}
+
+/// Apply retention: remove the sets the rule does not keep, and the WAL
+/// older than the oldest kept set's start (`xrotate` + `xpurgewals`).
+/// Without a rule (no `keep_backups`, no `retention_window`) nothing is
+/// removed.
+pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
+    let sets = list_sets(cfg)?;
+    let keep = kept(cfg, &sets, SystemTime::now());
+    let mut r = Retention {
+        rule: rule(cfg),
+        ..Default::default()
+    };
+    for (s, k) in sets.iter().zip(&keep) {
+        if *k {
+            r.kept.push(s.manifest.name.clone());
+        } else {
+            if !dry_run {
+                fs::remove_dir_all(&s.dir)
+                    .with_context(|| format!("removing backup {}", s.dir.display()))?;
+            }
+            r.removed.push(s.manifest.name.clone());
+        }
+    }
+    let oldest = sets
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .filter_map(|(s, _)| s.manifest.start_segment())
+        .min_by_key(|s| s.pos());
+    if let Some(seg) = oldest {
+        r.oldest_wal = Some(seg.name());
+        if cfg.keep_backups > 0 || cfg.retention_window.is_some() {
+            r.purged_wal = archive::purge_before(&cfg.completed_wals, seg, dry_run)?.len();
+            archive::purge_before(&cfg.partial_wals, seg, dry_run)?;
+        }
+    }
+    Ok(r)
+}
+
+/// Check every file of a set against its checksum and the manifest.
+pub fn verify_set(set: &BackupSet) -> Vec<archive::Damaged> {
+    let bad = Mutex::new(Vec::new());
+    let files = &set.manifest.files;
+    std::thread::scope(|s| {
+        for half in files.chunks(files.len().div_ceil(2).max(1)) {
+            let bad = &bad;
+            s.spawn(move || {
+                for f in half {
+                    let p = set.stored_path(&f.path);
+                    let err = match store::verify(&p) {
+                        Ok(h) if h.sha256_hex() != f.sha256 || h.len != f.size => Some(format!(
+                            "does not match the manifest (sha256 {}, manifest {})",
+                            h.sha256_hex(),
+                            f.sha256
+                        )),
+                        Ok(_) => None,
+                        Err(e) => Some(e.to_string()),
+                    };
+                    if let Some(error) = err {
+                        bad.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(archive::Damaged { path: p, error });
+                    }
+                }
+            });
+        }
+    });
+    let mut v = bad.into_inner().unwrap_or_else(|p| p.into_inner());
+    v.sort_by(|a, b| a.path.cmp(&b.path));
+    v
+}

@@ -1,0 +1,418 @@
+//! walmgr: WAL archiving, base backups, standbys and point-in-time
+//! restore, for PostgreSQL 12 and later.
+//!
+//! One job file serves either side, as in Skytools: a `[walmgr]` section
+//! with `master_data` configures the master (its `archive_command` runs
+//! `skydeck walmgr JOB xarchive %p %f`; `backup` takes base backups),
+//! otherwise a standby (`restore` builds its data directory from a backup,
+//! its `restore_command` runs `xrestore`). Both name the same archive
+//! directories.
+//!
+//! - [`store`]: the stored-file format (header + checksum + zstd/lz4) and
+//!   atomic writes.
+//! - [`wal`]: WAL file names.
+//! - [`archive`]: xarchive, xrestore and the archive's listing, purge and
+//!   verification.
+//! - [`backup`]: base backups (`pg_backup_start`/`pg_backup_stop` in one
+//!   session, files stored with checksums), their manifests and retention.
+//! - [`restore`]: restoring a backup as a standby or to a recovery target;
+//!   pause, continue, boot.
+//! - [`master`]: setup, stop, sync, periodic, synch-standby.
+//! - [`status`]: what the console's WAL view and `status` show.
+//!
+//! Remote archive hosts (`host:path` values, the original's ssh/rsync) are
+//! not supported yet: use a local or mounted directory.
+
+pub mod archive;
+pub mod backup;
+pub mod master;
+pub mod restore;
+pub mod status;
+pub mod store;
+pub mod wal;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{ConfigError, JobFile, Section};
+use crate::db::ConnStr;
+use store::Codec;
+
+/// Which side a job file configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    Standby,
+}
+
+/// A walmgr job file, read and checked.
+#[derive(Debug, Clone)]
+pub struct WalConfig {
+    pub job_name: String,
+    /// The job file (archive_command and restore_command name it).
+    pub ini: PathBuf,
+    pub role: Role,
+    /// Archived segments (`completed_wals`).
+    pub completed_wals: PathBuf,
+    /// Partial segments copied by `sync` (`partial_wals`).
+    pub partial_wals: PathBuf,
+    /// Base backup sets, one directory each (`full_backup`).
+    pub full_backup: PathBuf,
+    /// Asynchronous archive push and restore prefetch spool.
+    pub spool_dir: PathBuf,
+    pub compression: Codec,
+    /// Keep this many newest base backups (0: no count limit).
+    pub keep_backups: usize,
+    /// Keep every backup needed to recover to any moment of this window.
+    pub retention_window: Option<Duration>,
+    pub loop_delay: Duration,
+    pub periodic_command: Option<String>,
+    pub command_interval: Duration,
+    /// Bin directory of the PostgreSQL tools (`master_bin`/`slave_bin`).
+    pub bindir: Option<PathBuf>,
+    /// Threads for storing or restoring a base backup's files.
+    pub backup_parallel: usize,
+    /// Master side.
+    pub master: Option<MasterConfig>,
+    /// Standby side.
+    pub standby: Option<StandbyConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MasterConfig {
+    pub db: ConnStr,
+    pub data: PathBuf,
+    pub restart_cmd: Option<String>,
+    /// Segments pushed ahead of the server by one `xarchive` (the `.ready`
+    /// files it finds), up to this many in parallel. 0: only the one asked.
+    pub archive_async: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct StandbyConfig {
+    pub data: PathBuf,
+    pub stop_cmd: Option<String>,
+    pub start_cmd: Option<String>,
+    /// Keep the old data directory as `DATA.N` on restore (default yes).
+    pub backup_datadir: bool,
+    /// Set: the standby streams from the primary, and `xrestore` fails at
+    /// once for a segment not archived yet.
+    pub primary_conninfo: Option<ConnStr>,
+    pub primary_slot_name: Option<String>,
+    /// A connection to the standby itself (pause, continue, boot, status).
+    pub db: Option<ConnStr>,
+    /// Segments `xrestore` fetches ahead into the spool (0: none).
+    pub restore_prefetch: usize,
+    /// Where restored tablespaces go (default `DATA.tblspc`).
+    pub tablespace_dir: Option<PathBuf>,
+}
+
+/// Every key a `[walmgr]` section may hold: the original's and skydeck's.
+const KNOWN: &[&str] = &[
+    // common
+    "job_name",
+    "logfile",
+    "pidfile",
+    "use_skylog",
+    "walmgr_data",
+    "completed_wals",
+    "partial_wals",
+    "full_backup",
+    "config_backup",
+    "compression",
+    "keep_backups",
+    "retention_window",
+    "loop_delay",
+    "periodic_command",
+    "command_interval",
+    "spool_dir",
+    "backup_parallel",
+    "archive_command",
+    // master
+    "master_db",
+    "master_data",
+    "master_config",
+    "master_bin",
+    "master_restart_cmd",
+    "slave",
+    "slave_config",
+    "use_xlog_functions",
+    "keep_symlinks",
+    "hot_standby",
+    "archive_async",
+    // standby
+    "slave_data",
+    "slave_bin",
+    "slave_stop_cmd",
+    "slave_start_cmd",
+    "slave_config_dir",
+    "slave_pg_xlog",
+    "backup_datadir",
+    "primary_conninfo",
+    "primary_slot_name",
+    "slave_db",
+    "restore_prefetch",
+    "tablespace_dir",
+];
+
+impl WalConfig {
+    /// Load and check a job file.
+    pub fn load(path: &Path) -> Result<WalConfig, ConfigError> {
+        let job = JobFile::load(path)?;
+        Self::from_job(&job)
+    }
+
+    pub fn from_job(job: &JobFile) -> Result<WalConfig, ConfigError> {
+        let s = &job.section;
+        if job.kind != crate::config::JobKind::Walmgr {
+            return Err(s.bad_value(
+                "job_name",
+                format!(
+                    "this is a {} job file; walmgr needs a [walmgr] section",
+                    job.kind
+                ),
+            ));
+        }
+        for k in s.own_keys() {
+            if !KNOWN.contains(&k) {
+                return Err(s.unknown_key(k, KNOWN));
+            }
+        }
+        let ini = std::fs::canonicalize(&job.path).unwrap_or_else(|_| job.path.clone());
+        let is_master = s.contains("master_data");
+        let walmgr_data = local_path(s, "walmgr_data", None)?;
+        let under = |key: &str, sub: &str| -> Result<PathBuf, ConfigError> {
+            match local_path(s, key, None)? {
+                Some(p) => Ok(p),
+                None => match &walmgr_data {
+                    Some(d) => Ok(d.join(sub)),
+                    None => Err(s.bad_value(
+                        key,
+                        format!("set {key} or walmgr_data (the directory that holds the archive)"),
+                    )),
+                },
+            }
+        };
+        let completed_wals = under("completed_wals", "logs.complete")?;
+        let partial_wals = under("partial_wals", "logs.partial")?;
+        let full_backup = under("full_backup", "data.master")?;
+        let spool_dir = match local_path(s, "spool_dir", None)? {
+            Some(p) => p,
+            None => match &walmgr_data {
+                Some(d) => d.join("spool"),
+                None => completed_wals
+                    .parent()
+                    .map(|p| p.join("spool"))
+                    .unwrap_or_else(|| PathBuf::from("spool")),
+            },
+        };
+        let compression = match s.get_opt("compression")? {
+            None => Codec::Zstd(1),
+            Some(v) => Codec::parse(&v).map_err(|e| s.bad_value("compression", e))?,
+        };
+        let count = |key: &str, def: i64, min: i64| -> Result<usize, ConfigError> {
+            let v = s.get_int(key, def)?;
+            if v < min {
+                return Err(s.bad_value(key, format!("a whole number of at least {min}")));
+            }
+            Ok(v as usize)
+        };
+        let retention_window = match s.get_opt("retention_window")? {
+            None => None,
+            Some(_) => {
+                let d = s.get_duration("retention_window", Duration::ZERO)?;
+                (!d.is_zero()).then_some(d)
+            }
+        };
+        let bin_key = if is_master { "master_bin" } else { "slave_bin" };
+        let cmd = |key: &str| -> Result<Option<String>, ConfigError> {
+            Ok(s.get_opt(key)?.filter(|v| !v.trim().is_empty()))
+        };
+        let master = if is_master {
+            let data =
+                local_path(s, "master_data", None)?.ok_or_else(|| s.missing("master_data"))?;
+            Some(MasterConfig {
+                db: ConnStr::new(s.get_str("master_db", "dbname=template1")?),
+                data,
+                restart_cmd: cmd("master_restart_cmd")?,
+                archive_async: count("archive_async", 0, 0)?,
+            })
+        } else {
+            None
+        };
+        let standby = if is_master {
+            None
+        } else {
+            let data = local_path(s, "slave_data", None)?.ok_or_else(|| {
+                s.bad_value(
+                    "slave_data",
+                    "a walmgr job needs master_data (a master) or slave_data (a standby)",
+                )
+            })?;
+            if s.get_opt("slave_pg_xlog")?
+                .is_some_and(|v| !v.trim().is_empty())
+            {
+                return Err(s.bad_value(
+                    "slave_pg_xlog",
+                    "a separate pg_wal directory is not supported; remove the key (pg_wal stays in slave_data)",
+                ));
+            }
+            Some(StandbyConfig {
+                data,
+                stop_cmd: cmd("slave_stop_cmd")?,
+                start_cmd: cmd("slave_start_cmd")?,
+                backup_datadir: s.get_bool("backup_datadir", true)?,
+                primary_conninfo: cmd("primary_conninfo")?.map(ConnStr::new),
+                primary_slot_name: cmd("primary_slot_name")?,
+                db: cmd("slave_db")?.map(ConnStr::new),
+                restore_prefetch: count("restore_prefetch", 0, 0)?,
+                tablespace_dir: local_path(s, "tablespace_dir", None)?,
+            })
+        };
+        Ok(WalConfig {
+            job_name: job.job_name.clone(),
+            ini,
+            role: if is_master {
+                Role::Master
+            } else {
+                Role::Standby
+            },
+            completed_wals,
+            partial_wals,
+            full_backup,
+            spool_dir,
+            compression,
+            keep_backups: count("keep_backups", 0, 0)?,
+            retention_window,
+            loop_delay: s.get_duration("loop_delay", Duration::from_secs(10))?,
+            periodic_command: cmd("periodic_command")?,
+            command_interval: s.get_duration("command_interval", Duration::from_secs(0))?,
+            bindir: local_path(s, bin_key, None)?,
+            backup_parallel: count("backup_parallel", 2, 1)?,
+            master,
+            standby,
+        })
+    }
+
+    /// The master side, or an error naming the command that needs it.
+    pub fn master(&self, command: &str) -> anyhow::Result<&MasterConfig> {
+        self.master.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: {command} runs on the master, and this is a standby's job file (no master_data)",
+                self.ini.display()
+            )
+        })
+    }
+
+    /// The standby side, or an error naming the command that needs it.
+    pub fn standby(&self, command: &str) -> anyhow::Result<&StandbyConfig> {
+        self.standby.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: {command} runs on a standby, and this is a master's job file (it has master_data)",
+                self.ini.display()
+            )
+        })
+    }
+
+    /// The data directory of this side's server.
+    pub fn data_dir(&self) -> &Path {
+        match (&self.master, &self.standby) {
+            (Some(m), _) => &m.data,
+            (_, Some(s)) => &s.data,
+            _ => Path::new("."),
+        }
+    }
+
+    /// A PostgreSQL program: from the configured bin directory, else the
+    /// one the cluster module finds, else `PATH`.
+    pub fn pg_program(&self, name: &str) -> PathBuf {
+        if let Some(d) = &self.bindir {
+            return d.join(name);
+        }
+        match crate::cluster::find_bindir() {
+            Some(d) => d.join(name),
+            None => PathBuf::from(name),
+        }
+    }
+}
+
+/// A local directory value. `host:path` (the original's rsync targets) is
+/// refused unless the host is this machine.
+fn local_path(
+    s: &Section,
+    key: &str,
+    default: Option<&str>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(raw) = s.get_opt(key)?.or(default.map(str::to_string)) else {
+        return Ok(None);
+    };
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let v = match v.split_once(':') {
+        Some((host, path)) if !host.contains('/') && !host.is_empty() => {
+            if matches!(host, "localhost" | "127.0.0.1" | "::1") {
+                path
+            } else {
+                return Err(s.bad_value(
+                    key,
+                    format!(
+                        "remote archive hosts ({host}:…) are not supported yet; \
+                         mount the directory here and give a local path"
+                    ),
+                ));
+            }
+        }
+        _ => v,
+    };
+    let p = crate::config::value::expand_user(v);
+    let p = PathBuf::from(p);
+    Ok(Some(if p.is_relative() {
+        s.path().parent().map(|d| d.join(&p)).unwrap_or(p)
+    } else {
+        p
+    }))
+}
+
+/// Who owns `path` (uid, gid), when it exists.
+pub fn owner_of(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()))
+}
+
+/// Running as root, hand `path` to `owner`: the server (the archive's
+/// writer) must own what root created for it. Not root: nothing to do.
+pub fn give_to(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    match owner {
+        Some((uid, gid)) if uid != 0 => std::os::unix::fs::chown(path, Some(uid), Some(gid)),
+        _ => Ok(()),
+    }
+}
+
+/// Create a directory (and its parents) owned like `like` when root.
+pub fn make_dir(dir: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.exists() {
+        missing.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for m in missing {
+        give_to(&m, owner)
+            .with_context(|| format!("giving {} to the server's user", m.display()))?;
+    }
+    Ok(())
+}

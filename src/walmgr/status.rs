@@ -1,0 +1,288 @@
+//! What `status` prints and the console's WAL view shows, read from the
+//! server (`pg_stat_archiver`, the recovery functions), pg_wal's
+//! archive_status, the archive directory and the backup sets.
+
+use std::time::{Duration, SystemTime};
+
+use skydeck_ui::model::{WalBackupView, WalRole, WalSource, WalView};
+
+use super::archive::{self, PAUSE};
+use super::backup;
+use super::wal::WalFile;
+use super::{Role, WalConfig};
+
+/// `X/Y` to a byte position.
+pub fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+fn secs(v: Option<f64>) -> Option<Duration> {
+    v.filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Read everything about one walmgr job. Failures land in `error`; what
+/// could be read is kept.
+pub async fn collect(cfg: &WalConfig) -> WalView {
+    let mut v = WalView {
+        worker: cfg.job_name.clone(),
+        role: match cfg.role {
+            Role::Master => WalRole::Master,
+            Role::Standby => WalRole::Standby,
+        },
+        data_dir: cfg.data_dir().display().to_string(),
+        archive_dir: cfg.completed_wals.display().to_string(),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    match archive::list(&cfg.completed_wals) {
+        Ok(files) => {
+            v.archive_segments = files
+                .iter()
+                .filter(|f| matches!(f.kind, WalFile::Segment(_)))
+                .count() as u64;
+            v.archive_bytes = files.iter().map(|f| f.stored).sum();
+        }
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    let now = SystemTime::now();
+    match backup::list_sets(cfg) {
+        Ok(sets) => {
+            v.backups = sets
+                .iter()
+                .rev()
+                .map(|s| WalBackupView {
+                    name: s.manifest.name.clone(),
+                    age: now.duration_since(s.manifest.finished()).ok(),
+                    size: s.manifest.data_bytes,
+                    stored: s.manifest.stored_bytes,
+                    start_wal: s.manifest.start_wal.clone(),
+                })
+                .collect();
+            let oldest = v.backups.last().map(|b| b.start_wal.clone());
+            v.retention = match oldest {
+                Some(w) => format!("{} · oldest WAL needed {w}", backup::rule(cfg)),
+                None => format!("{} · no backup yet", backup::rule(cfg)),
+            };
+        }
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    match cfg.role {
+        Role::Master => master(cfg, &mut v, &mut errors).await,
+        Role::Standby => standby(cfg, &mut v, &mut errors).await,
+    }
+    if !errors.is_empty() {
+        v.error = Some(errors.join("\n"));
+    }
+    v
+}
+
+async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
+    let Some(m) = &cfg.master else { return };
+    if let Ok(rd) = std::fs::read_dir(m.data.join("pg_wal").join("archive_status")) {
+        v.archive_backlog = Some(
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".ready"))
+                .count() as u64,
+        );
+    }
+    let c = match crate::db::connect(m.db.expose()).await {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(format!("master: {e}"));
+            return;
+        }
+    };
+    let r = c
+        .query_one(
+            "select pg_current_wal_lsn()::text, pg_walfile_name(pg_current_wal_lsn()),
+                    archived_count, last_archived_wal,
+                    extract(epoch from now() - last_archived_time)::float8,
+                    failed_count, last_failed_wal,
+                    extract(epoch from now() - last_failed_time)::float8
+               from pg_stat_archiver",
+            &[],
+        )
+        .await;
+    match r {
+        Ok(r) => {
+            v.current_lsn = r.get(0);
+            v.current_segment = r.get(1);
+            v.archived_count = r.get::<_, i64>(2) as u64;
+            v.last_archived = r.get(3);
+            v.last_archived_age = secs(r.get(4));
+            v.failed_count = r.get::<_, i64>(5) as u64;
+            v.last_failed = r.get(6);
+            v.last_failed_age = secs(r.get(7));
+        }
+        Err(e) => errors.push(format!("master: {}", crate::db::describe(&e))),
+    }
+}
+
+async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
+    let Some(sb) = &cfg.standby else { return };
+    v.paused = cfg.completed_wals.join(PAUSE).exists();
+    let Some(db) = &sb.db else {
+        // Without slave_db only the files tell: is a server running?
+        if super::restore::running_pid(&sb.data).is_none() {
+            errors.push(format!("no server is running in {}", sb.data.display()));
+        }
+        return;
+    };
+    let c = match crate::db::connect(db.expose()).await {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(format!("standby: {e}"));
+            return;
+        }
+    };
+    let r = c
+        .query_one(
+            "select pg_is_in_recovery(),
+                    pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
+                    case when pg_is_in_recovery() then pg_is_wal_replay_paused() else false end,
+                    extract(epoch from now() - pg_last_xact_replay_timestamp())::float8,
+                    (select status from pg_stat_wal_receiver limit 1)",
+            &[],
+        )
+        .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(format!("standby: {}", crate::db::describe(&e)));
+            return;
+        }
+    };
+    let in_recovery: bool = r.get(0);
+    v.receive_lsn = r.get(1);
+    v.replay_lsn = r.get(2);
+    v.paused |= r.get::<_, bool>(3);
+    let receiver: Option<String> = r.get(5);
+    v.source = if !in_recovery {
+        WalSource::Promoted
+    } else if receiver.as_deref() == Some("streaming") {
+        WalSource::Streaming
+    } else {
+        WalSource::Archive
+    };
+    if !in_recovery {
+        return;
+    }
+    // Lag against the primary when it can be asked; else the replay time.
+    let primary_lsn = match &sb.primary_conninfo {
+        Some(pc) => match crate::db::connect(pc.expose()).await {
+            Ok(p) => p
+                .query_one("select pg_current_wal_lsn()::text", &[])
+                .await
+                .ok()
+                .and_then(|r| parse_lsn(&r.get::<_, String>(0))),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let replay = v.replay_lsn.as_deref().and_then(parse_lsn);
+    if let (Some(p), Some(rp)) = (primary_lsn, replay) {
+        v.lag_bytes = Some(p.saturating_sub(rp));
+        v.lag = if p <= rp {
+            Some(Duration::ZERO)
+        } else {
+            secs(r.get(4))
+        };
+    } else {
+        v.lag = secs(r.get(4));
+    }
+}
+
+/// `status` as text: one screen of everything.
+pub fn render(v: &WalView) -> String {
+    use skydeck_ui::fmt::bytes;
+    let d = |x: Option<Duration>| {
+        x.map(|d| format!("{} ago", crate::fmt::duration(d)))
+            .unwrap_or_else(|| "-".into())
+    };
+    let o = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
+    let mut s = String::new();
+    let role = match v.role {
+        WalRole::Master => "master",
+        WalRole::Standby => "standby",
+    };
+    s.push_str(&format!("{} ({role})\n", v.worker));
+    s.push_str(&format!("  data directory   {}\n", v.data_dir));
+    match v.role {
+        WalRole::Master => {
+            s.push_str(&format!(
+                "  current WAL      {} ({})\n",
+                o(&v.current_lsn),
+                o(&v.current_segment)
+            ));
+            s.push_str(&format!(
+                "  last archived    {} ({})\n",
+                o(&v.last_archived),
+                d(v.last_archived_age)
+            ));
+            s.push_str(&format!(
+                "  archiver         {} archived, {} failed{}, backlog {}\n",
+                v.archived_count,
+                v.failed_count,
+                match &v.last_failed {
+                    Some(f) => format!(" (last {f}, {})", d(v.last_failed_age)),
+                    None => String::new(),
+                },
+                v.archive_backlog
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        WalRole::Standby => {
+            let src = match v.source {
+                WalSource::Unknown => "unknown",
+                WalSource::Streaming => "streaming",
+                WalSource::Archive => "archive",
+                WalSource::Promoted => "promoted (not in recovery)",
+            };
+            s.push_str(&format!(
+                "  recovery         {src}{}\n",
+                if v.paused { ", PAUSED" } else { "" }
+            ));
+            s.push_str(&format!(
+                "  received/replayed {} / {}\n",
+                o(&v.receive_lsn),
+                o(&v.replay_lsn)
+            ));
+            s.push_str(&format!(
+                "  lag              {} {}\n",
+                v.lag_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                v.lag
+                    .map(|l| format!("({})", crate::fmt::duration(l)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "  archive          {} ({} segments, {})\n",
+        v.archive_dir,
+        v.archive_segments,
+        bytes(v.archive_bytes)
+    ));
+    s.push_str(&format!("  retention        {}\n", v.retention));
+    if v.backups.is_empty() {
+        s.push_str("  backups          none\n");
+    }
+    for b in &v.backups {
+        s.push_str(&format!(
+            "  backup           {}  {} ({} stored)  WAL from {}  {}\n",
+            b.name,
+            bytes(b.size),
+            bytes(b.stored),
+            b.start_wal,
+            d(b.age)
+        ));
+    }
+    if let Some(e) = &v.error {
+        for l in e.lines() {
+            s.push_str(&format!("  ERROR            {l}\n"));
+        }
+    }
+    s
+}

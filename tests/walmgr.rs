@@ -1,0 +1,722 @@
+//! walmgr against real clusters: a master archiving through `xarchive`,
+//! base backups, standbys restored from them following the archive and
+//! streaming, point-in-time restores, and the archive's guarantees
+//! (atomic, idempotent, checked) and retention.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::wait_until;
+use skydeck::cluster::{base_dir, LocalCluster};
+
+/// The skydeck binary, copied where the server's user (postgres, when the
+/// tests run as root) can run it: archive_command and restore_command run
+/// it as that user.
+fn skydeck() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = base_dir().join(format!("walmgr-{}-bin", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let dst = dir.join("skydeck");
+        fs::copy(env!("CARGO_BIN_EXE_skydeck"), &dst).unwrap();
+        fs::set_permissions(&dst, fs::Permissions::from_mode(0o755)).unwrap();
+        dst
+    })
+}
+
+/// A directory for one test's job files and archive, reachable by the
+/// server's user; removed on drop.
+struct Workspace(PathBuf);
+
+impl Workspace {
+    fn new(name: &str) -> Workspace {
+        let d = base_dir().join(format!("walmgr-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        Workspace(d)
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+    /// Write a job file (readable by the server's user: no secrets here).
+    fn job(&self, name: &str, body: &str) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, format!("[walmgr]\njob_name = {name}\n{body}")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    }
+}
+
+impl Workspace {
+    /// A job file whose server is not started: `side` is `master_data` or
+    /// `slave_data`, pointing at a fresh directory; `extra` adds keys.
+    fn offline_job(&self, name: &str, side: &str, extra: &str) -> PathBuf {
+        let data = self.path(&format!("{name}-data"));
+        fs::create_dir_all(&data).unwrap();
+        self.job(
+            name,
+            &format!(
+                "{side} = {}\nwalmgr_data = {}\n{extra}",
+                data.display(),
+                self.path("archive").display()
+            ),
+        )
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if std::env::var_os("SKYDECK_KEEP_CLUSTERS").is_none() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn walmgr(job: &Path, args: &[&str]) -> Output {
+    Command::new(skydeck())
+        .arg("walmgr")
+        .arg(job)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Run and require success; returns stdout.
+fn ok(job: &Path, args: &[&str]) -> String {
+    let out = walmgr(job, args);
+    assert!(
+        out.status.success(),
+        "walmgr {} {args:?} failed ({}):\n{}{}",
+        job.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn master() -> LocalCluster {
+    LocalCluster::builder("walmaster")
+        .setting("wal_level", "replica")
+        .setting("archive_mode", "on")
+        .setting("max_wal_senders", "10")
+        .start()
+        .unwrap()
+}
+
+fn master_job(ws: &Workspace, m: &LocalCluster, extra: &str) -> PathBuf {
+    ws.job(
+        "master.ini",
+        &format!(
+            "master_data = {}\nmaster_db = {}\nwalmgr_data = {}\n{extra}",
+            m.data_dir().display(),
+            m.connstr("postgres"),
+            ws.path("archive").display()
+        ),
+    )
+}
+
+/// Switch to a new segment and wait until the old one is archived.
+async fn switch_and_archive(c: &tokio_postgres::Client) -> String {
+    let seg: String = c
+        .query_one("select pg_walfile_name(pg_switch_wal())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    wait_until(
+        c,
+        &format!("{seg} archived"),
+        &format!("select coalesce(last_archived_wal >= '{seg}', false) from pg_stat_archiver"),
+    )
+    .await;
+    seg
+}
+
+async fn count(c: &tokio_postgres::Client) -> i64 {
+    c.query_one("select count(*) from t", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Poll a standby until `select count(*) from t` is `n`.
+async fn wait_count(c: &tokio_postgres::Client, n: i64, what: &str) {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(r) = c.query_one("select count(*) from t", &[]).await {
+            if r.get::<_, i64>(0) == n {
+                return;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn insert(c: &tokio_postgres::Client, from: i32, to: i32) {
+    c.execute(
+        "insert into t select i, md5(i::text) from generate_series($1::int, $2::int) i",
+        &[&from, &to],
+    )
+    .await
+    .unwrap();
+}
+
+fn standby_cluster(name: &str) -> LocalCluster {
+    LocalCluster::builder(name)
+        .setting("hot_standby", "on")
+        .unstarted()
+        .unwrap()
+}
+
+fn standby_job(ws: &Workspace, name: &str, s: &LocalCluster, extra: &str) -> PathBuf {
+    ws.job(
+        name,
+        &format!(
+            "slave_data = {}\nslave_db = {}\nwalmgr_data = {}\n{extra}",
+            s.data_dir().display(),
+            s.connstr("postgres"),
+            ws.path("archive").display()
+        ),
+    )
+}
+
+fn set_hba_replication(m: &LocalCluster, allow: bool) {
+    let p = m.data_dir().join("pg_hba.conf");
+    let text = fs::read_to_string(&p).unwrap();
+    let reject = "local replication all reject\nhost replication all 127.0.0.1/32 reject\n";
+    let rest = text.strip_prefix(reject).unwrap_or(&text).to_string();
+    let new = if allow {
+        rest
+    } else {
+        format!("{reject}{rest}")
+    };
+    fs::write(&p, new).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_follows_the_archive_streams_and_falls_back() {
+    let ws = Workspace::new("follow");
+    let m = master();
+    let mj = master_job(&ws, &m, "compression = zstd\n");
+    let out = ok(&mj, &["setup"]);
+    assert!(out.contains("archive_command"), "{out}");
+    // setup is idempotent.
+    assert!(ok(&mj, &["setup"]).contains("already set up"));
+    let mc = m.connect("postgres").await.unwrap();
+    let cmd: String = mc
+        .query_one("show archive_command", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(cmd.contains("xarchive %p %f"), "{cmd}");
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    insert(&mc, 1, 1000).await;
+    switch_and_archive(&mc).await;
+
+    let set = ok(&mj, &["backup"]).trim().to_string();
+    assert!(ok(&mj, &["listbackups"]).contains(&set));
+
+    // A warm standby from the archive alone.
+    let mut s1 = standby_cluster("walsb1");
+    let j1 = standby_job(&ws, "s1.ini", &s1, "");
+    let out = ok(&j1, &["restore"]);
+    assert!(out.contains(&set), "{out}");
+    assert!(s1.data_dir().join("standby.signal").exists());
+    s1.start_existing().unwrap();
+    let c1 = s1.connect("postgres").await.unwrap();
+    insert(&mc, 1001, 2000).await;
+    switch_and_archive(&mc).await;
+    wait_count(&c1, 2000, "s1 replays from the archive").await;
+    let st: serde_json::Value = serde_json::from_str(&ok(&j1, &["status", "--json"])).unwrap();
+    assert_eq!(st["source"], "Archive", "{st}");
+    assert_eq!(st["role"], "Standby");
+
+    // A standby with primary_conninfo streams (no segment switch needed).
+    let mut s2 = standby_cluster("walsb2");
+    let j2 = standby_job(
+        &ws,
+        "s2.ini",
+        &s2,
+        &format!("primary_conninfo = {}\n", m.connstr("postgres")),
+    );
+    ok(&j2, &["restore", &set]);
+    s2.start_existing().unwrap();
+    let c2 = s2.connect("postgres").await.unwrap();
+    wait_until(
+        &c2,
+        "s2 streams",
+        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
+    )
+    .await;
+    insert(&mc, 2001, 2100).await;
+    wait_count(&c2, 2100, "s2 streams rows").await;
+    let st: serde_json::Value = serde_json::from_str(&ok(&j2, &["status", "--json"])).unwrap();
+    assert_eq!(st["source"], "Streaming", "{st}");
+    assert!(st["lag_bytes"].is_u64(), "{st}");
+
+    // Cut the walsender and refuse new replication connections: s2 goes
+    // on from the archive.
+    set_hba_replication(&m, false);
+    mc.execute("select pg_reload_conf()", &[]).await.unwrap();
+    mc.execute(
+        "select pg_terminate_backend(pid) from pg_stat_replication",
+        &[],
+    )
+    .await
+    .unwrap();
+    wait_until(
+        &mc,
+        "walsender gone",
+        "select not exists (select 1 from pg_stat_replication)",
+    )
+    .await;
+    insert(&mc, 2101, 2200).await;
+    switch_and_archive(&mc).await;
+    wait_count(&c2, 2200, "s2 falls back to the archive").await;
+    let streaming: i64 = mc
+        .query_one("select count(*) from pg_stat_replication", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(streaming, 0, "the rows came from the archive");
+    // And streams again once allowed.
+    set_hba_replication(&m, true);
+    mc.execute("select pg_reload_conf()", &[]).await.unwrap();
+    wait_until(
+        &c2,
+        "s2 streams again",
+        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
+    )
+    .await;
+    insert(&mc, 2201, 2300).await;
+    wait_count(&c2, 2300, "s2 streams after the cut").await;
+
+    // Pause and continue the streaming standby.
+    assert!(ok(&j2, &["pause"]).contains("paused"));
+    let paused: bool = c2
+        .query_one("select pg_is_wal_replay_paused()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(paused);
+    let st: serde_json::Value = serde_json::from_str(&ok(&j2, &["status", "--json"])).unwrap();
+    assert_eq!(st["paused"], true);
+    ok(&j2, &["continue"]);
+    insert(&mc, 2301, 2400).await;
+    wait_count(&c2, 2400, "s2 replays after continue").await;
+
+    // Boot the warm standby: it runs read-write.
+    let out = ok(&j1, &["boot"]);
+    assert!(out.contains("promoted"), "{out}");
+    let rec: bool = c1
+        .query_one("select pg_is_in_recovery()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!rec);
+    c1.execute("insert into t values (-1, 'after boot')", &[])
+        .await
+        .unwrap();
+
+    // Master status: one screen.
+    let text = ok(&mj, &["status"]);
+    assert!(text.contains("last archived"), "{text}");
+    assert!(text.contains(&set), "{text}");
+    let st: serde_json::Value = serde_json::from_str(&ok(&mj, &["status", "--json"])).unwrap();
+    assert!(st["archived_count"].as_u64().unwrap() >= 4, "{st}");
+    assert_eq!(st["failed_count"], 0, "{st}");
+    assert_eq!(st["backups"].as_array().unwrap().len(), 1);
+    // Everything archived checks out.
+    let v = ok(&mj, &["verify"]);
+    assert!(v.contains("all good"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
+    let ws = Workspace::new("pitr");
+    let m = master();
+    let mj = master_job(&ws, &m, "compression = lz4\n");
+    ok(&mj, &["setup"]);
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    let set = ok(&mj, &["backup"]).trim().to_string();
+    insert(&mc, 1, 100).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let target: String = mc
+        .query_one("select now()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    insert(&mc, 101, 200).await;
+    mc.execute("select pg_create_restore_point('after_b')", &[])
+        .await
+        .unwrap();
+    insert(&mc, 201, 300).await;
+    switch_and_archive(&mc).await;
+
+    for (args, want) in [
+        (vec!["--target-time", target.as_str()], 100i64),
+        (vec!["--target-name", "after_b"], 200),
+    ] {
+        let mut p = standby_cluster("walpitr");
+        let dst = p.data_dir().display().to_string();
+        let mut a = vec!["restore", set.as_str(), dst.as_str()];
+        a.extend(args.iter().copied());
+        let out = ok(&mj, &a);
+        assert!(p.data_dir().join("recovery.signal").exists(), "{out}");
+        p.start_existing().unwrap();
+        let c = p.connect("postgres").await.unwrap();
+        wait_until(
+            &c,
+            "recovery ends at the target",
+            "select not pg_is_in_recovery()",
+        )
+        .await;
+        assert_eq!(count(&c).await, want, "restore {args:?}");
+    }
+    // The clones did not archive into the master's archive (archive_mode
+    // off): no timeline 2 there.
+    assert!(!ws.path("archive/logs.complete/00000002.history").exists());
+}
+
+const SEG1: &str = "000000010000000000000001";
+const SEG2: &str = "000000010000000000000002";
+
+fn segment_bytes(seed: u8) -> Vec<u8> {
+    let mut v = vec![0u8; 16 << 20];
+    for (i, b) in v.iter_mut().enumerate().step_by(97) {
+        *b = (i as u8).wrapping_mul(31).wrapping_add(seed);
+    }
+    v
+}
+
+#[test]
+fn the_archive_is_atomic_idempotent_and_checked() {
+    let ws = Workspace::new("atomic");
+    let mj = ws.offline_job("m.ini", "master_data", "");
+    // No archive directory yet: a clear error.
+    let src1 = ws.path("seg1");
+    let a = segment_bytes(1);
+    fs::write(&src1, &a).unwrap();
+    let out = walmgr(&mj, &["xarchive", src1.to_str().unwrap(), SEG1]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `skydeck walmgr"));
+    let archive = ws.path("archive/logs.complete");
+    fs::create_dir_all(&archive).unwrap();
+
+    ok(&mj, &["xarchive", src1.to_str().unwrap(), SEG1]);
+    let stored = fs::metadata(archive.join(SEG1)).unwrap().len();
+    assert!(stored < a.len() as u64 / 4, "zstd by default: {stored}");
+    // The same content again: fine (a retried archive_command).
+    ok(&mj, &["xarchive", src1.to_str().unwrap(), SEG1]);
+    // Other content under the same name: refused loudly, nothing changed.
+    let other = ws.path("seg1-other");
+    fs::write(&other, segment_bytes(9)).unwrap();
+    let out = walmgr(&mj, &["xarchive", other.to_str().unwrap(), SEG1]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already archived with different content"),
+        "{err}"
+    );
+    // Hostile names never reach the file system.
+    let out = walmgr(&mj, &["xarchive", src1.to_str().unwrap(), "../../etc/x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a WAL file name"));
+
+    // An archiver killed mid-file leaves no segment, only a temporary file
+    // that the next run removes.
+    let fifo = ws.path("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut child = Command::new(skydeck())
+        .arg("walmgr")
+        .arg(&mj)
+        .args(["xarchive", fifo.to_str().unwrap(), SEG2])
+        .spawn()
+        .unwrap();
+    let b = segment_bytes(2);
+    {
+        let mut w = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        w.write_all(&b[..6 << 20]).unwrap();
+        // Give it time to compress what it got into its temporary file.
+        let t0 = Instant::now();
+        while !fs::read_dir(&archive)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".tmp."))
+        {
+            assert!(t0.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert!(
+        !archive.join(SEG2).exists(),
+        "no partial segment under its name"
+    );
+    let src2 = ws.path("seg2");
+    fs::write(&src2, &b).unwrap();
+    ok(&mj, &["xarchive", src2.to_str().unwrap(), SEG2]);
+    let leftovers: Vec<_> = fs::read_dir(&archive)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty(), "stale temporary files swept");
+
+    // A standby restores whole, checked segments.
+    let sj = ws.offline_job("s.ini", "slave_data", "");
+    let dst = ws.path("restored");
+    ok(&sj, &["xrestore", SEG2, dst.to_str().unwrap()]);
+    assert!(fs::read(&dst).unwrap() == b);
+    ok(&sj, &["xrestore", SEG1, dst.to_str().unwrap()]);
+    assert!(fs::read(&dst).unwrap() == a);
+    assert_eq!(
+        fs::read_to_string(archive.join("PROGRESS")).unwrap(),
+        SEG1,
+        "PROGRESS names the last restored segment"
+    );
+    // Missing with --once: exit 1 at once, nothing written.
+    let missing = ws.path("missing");
+    let out = walmgr(
+        &sj,
+        &[
+            "xrestore",
+            "000000010000000000000009",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!missing.exists());
+
+    // Corruption is caught by verify and by restore.
+    let mut raw = fs::read(archive.join(SEG1)).unwrap();
+    let mid = raw.len() / 2;
+    raw[mid] ^= 0xff;
+    fs::write(archive.join(SEG1), &raw).unwrap();
+    let out = walmgr(&mj, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("BAD") && text.contains(SEG1), "{text}");
+    assert!(!text.contains(SEG2), "{text}");
+    let bad = ws.path("bad");
+    let out = walmgr(&sj, &["xrestore", SEG1, bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("corrupt") || err.contains("checksum"), "{err}");
+    assert!(
+        !bad.exists(),
+        "a corrupt segment is never handed to the server"
+    );
+}
+
+#[test]
+fn xrestore_answers_at_once_and_honours_pause_and_stop() {
+    let ws = Workspace::new("answer");
+    let archive = ws.path("archive/logs.complete");
+    fs::create_dir_all(&archive).unwrap();
+    let warm = ws.offline_job("warm.ini", "slave_data", "");
+    let streaming = ws.offline_job(
+        "streaming.ini",
+        "slave_data",
+        "primary_conninfo = host=/nonexistent\n",
+    );
+    let dst = ws.path("dst");
+    // Not archived: exit 1 at once, with or without primary_conninfo (the
+    // server streams, or asks again later).
+    let out = walmgr(&streaming, &["xrestore", SEG1, dst.to_str().unwrap(), "%r"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("streams"));
+    let out = walmgr(&warm, &["xrestore", SEG1, dst.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = walmgr(
+        &warm,
+        &["xrestore", "00000002.history", dst.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dst.exists());
+
+    let mj = ws.offline_job("m.ini", "master_data", "");
+    let src = ws.path("seg1");
+    fs::write(&src, segment_bytes(3)).unwrap();
+    ok(&mj, &["xarchive", src.to_str().unwrap(), SEG1]);
+    // PAUSE holds segments back (history files still pass).
+    fs::write(archive.join("PAUSE"), b"").unwrap();
+    let out = walmgr(&warm, &["xrestore", SEG1, dst.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("paused"));
+    assert!(!dst.exists());
+    fs::remove_file(archive.join("PAUSE")).unwrap();
+    ok(&warm, &["xrestore", SEG1, dst.to_str().unwrap()]);
+    assert_eq!(fs::read(&dst).unwrap(), segment_bytes(3));
+
+    // STOP (boot): a missing segment comes from partial_wals when `sync`
+    // copied it there.
+    let partial_dir = ws.path("archive/logs.partial");
+    fs::create_dir_all(&partial_dir).unwrap();
+    let mut part = &segment_bytes(4)[..1 << 20];
+    skydeck::walmgr::store::store(
+        &mut part,
+        &partial_dir.join(SEG2),
+        skydeck::walmgr::store::Codec::Zstd(1),
+        true,
+    )
+    .unwrap();
+    let out = walmgr(&warm, &["xrestore", SEG2, dst.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "no STOP: partials are not used");
+    fs::write(archive.join("STOP"), b"").unwrap();
+    ok(&warm, &["xrestore", SEG2, dst.to_str().unwrap()]);
+    assert_eq!(fs::read(&dst).unwrap(), &segment_bytes(4)[..1 << 20]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_only_what_no_kept_backup_needs() {
+    let ws = Workspace::new("retention");
+    let m = master();
+    let mj = master_job(&ws, &m, "keep_backups = 2\ncompression = none\n");
+    ok(&mj, &["setup"]);
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    let mut sets = Vec::new();
+    for i in 0..3 {
+        insert(&mc, i * 100 + 1, i * 100 + 100).await;
+        switch_and_archive(&mc).await;
+        sets.push(ok(&mj, &["backup"]).trim().to_string());
+        switch_and_archive(&mc).await;
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&mj, &["listbackups", "--json"])).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec![sets[1].as_str(), sets[2].as_str()]);
+    let keep_from = list[0]["start_wal"].as_str().unwrap().to_string();
+    let archived: Vec<String> = fs::read_dir(ws.path("archive/logs.complete"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() >= 24 && n.chars().take(24).all(|c| c.is_ascii_hexdigit()))
+        .collect();
+    assert!(!archived.is_empty());
+    assert!(
+        archived.iter().all(|n| n[8..24] >= keep_from[8..24]),
+        "nothing before {keep_from} kept: {archived:?}"
+    );
+    assert!(archived.iter().any(|n| n == &keep_from), "{keep_from} kept");
+    // What is kept is whole: every segment from the oldest backup on.
+    let v = ok(&mj, &["verify"]);
+    assert!(v.contains("all good"), "{v}");
+    let again = ok(&mj, &["xrotate"]);
+    assert!(again.contains("nothing to remove"), "{again}");
+    // The oldest kept backup still restores.
+    let mut p = standby_cluster("walret");
+    let dst = p.data_dir().display().to_string();
+    ok(&mj, &["restore", &sets[1], &dst, "--target-immediate"]);
+    p.start_existing().unwrap();
+    let c = p.connect("postgres").await.unwrap();
+    wait_until(&c, "restored", "select not pg_is_in_recovery()").await;
+    assert_eq!(count(&c).await, 200);
+}
+
+#[test]
+fn job_files_are_checked() {
+    let ws = Workspace::new("config");
+    let bad = ws.job(
+        "typo.ini",
+        "master_data = /x\nwalmgr_data = /y\nkeep_backup = 3\n",
+    );
+    let out = walmgr(&bad, &["status"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("keep_backup") && err.contains("keep_backups"),
+        "{err}"
+    );
+    let remote = ws.job(
+        "remote.ini",
+        "master_data = /x\ncompleted_wals = standby1:/var/lib/wal\nwalmgr_data = /y\n",
+    );
+    let err = String::from_utf8_lossy(&walmgr(&remote, &["status"]).stderr).into_owned();
+    assert!(err.contains("remote archive hosts"), "{err}");
+    let neither = ws.job("neither.ini", "walmgr_data = /y\n");
+    let err = String::from_utf8_lossy(&walmgr(&neither, &["status"]).stderr).into_owned();
+    assert!(
+        err.contains("master_data") && err.contains("slave_data"),
+        "{err}"
+    );
+    let codec = ws.job(
+        "codec.ini",
+        "master_data = /x\nwalmgr_data = /y\ncompression = gzip\n",
+    );
+    let err = String::from_utf8_lossy(&walmgr(&codec, &["status"]).stderr).into_owned();
+    assert!(err.contains("compression") && err.contains("zstd"), "{err}");
+    // A standby command on a master's job file says so.
+    let m = ws.job("m.ini", "master_data = /x\nwalmgr_data = /y\n");
+    let err = String::from_utf8_lossy(&walmgr(&m, &["pause"]).stderr).into_owned();
+    assert!(err.contains("runs on a standby"), "{err}");
+    // init-master writes a job file that loads, and refuses to overwrite.
+    let new = ws.path("new.ini");
+    let out = Command::new(skydeck())
+        .args([
+            "walmgr",
+            new.to_str().unwrap(),
+            "init-master",
+            "--pgdata",
+            "/srv/pg",
+            "--archive",
+            "/srv/wal",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = fs::read_to_string(&new).unwrap();
+    assert!(text.contains("master_data = /srv/pg"), "{text}");
+    let out = Command::new(skydeck())
+        .args([
+            "walmgr",
+            new.to_str().unwrap(),
+            "init-master",
+            "--pgdata",
+            "/srv/pg",
+            "--archive",
+            "/srv/wal",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = walmgr(&new, &["listbackups"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
