@@ -15,11 +15,11 @@ use crate::cascade;
 use crate::command::{self, complete, Candidate, Command, Context, Target};
 use crate::describe::{confirm_title, describe};
 use crate::event::Event;
-use crate::fmt::{dur, one_line, period, quote_name};
+use crate::fmt::{bytes, dur, one_line, period, quote_name};
 use crate::keys::{self, Binding, Intent};
 use crate::model::{
     Action, ActionResult, ActionUpdate, LondisteView, NodeType, Snapshot, TakeoverKind,
-    TakeoverPlan, TickerMode, WorkerState,
+    TakeoverPlan, TickerMode, WalRole, WalSource, WalView, WorkerState,
 };
 use crate::render;
 use crate::takeover::{Picker, Stage, Takeover};
@@ -29,6 +29,7 @@ use crate::views::nodes::NodesState;
 use crate::views::overview::OverviewState;
 use crate::views::queues::{Pane, QueuesState};
 use crate::views::tables::{self as tables_view, AddPicker, PickerKey, TablesState};
+use crate::views::wal::{self as wal_view, BootConfirm, BootKey, WalState};
 use crate::views::workers::WorkersState;
 use crate::views::ViewId;
 
@@ -251,6 +252,7 @@ pub struct App {
     pub(crate) logs: LogsState,
     pub(crate) nodes: NodesState,
     pub(crate) tables: TablesState,
+    pub(crate) wal: WalState,
     pub(crate) input: Option<InputLine>,
     /// Scroll position of the help popup, when open.
     pub(crate) help: Option<u16>,
@@ -261,6 +263,8 @@ pub struct App {
     pub(crate) picker: Option<Picker>,
     /// Choosing the tables to add (Tables view).
     pub(crate) add_picker: Option<AddPicker>,
+    /// Promoting a standby: the typed confirmation (WAL view).
+    pub(crate) boot: Option<BootConfirm>,
     /// An answer to read (a compare's result).
     pub(crate) report: Option<Report>,
     pub(crate) toast: Option<Toast>,
@@ -291,12 +295,14 @@ impl App {
             logs: LogsState::default(),
             nodes: NodesState::default(),
             tables: TablesState::default(),
+            wal: WalState::default(),
             input: None,
             help: None,
             confirm: None,
             takeover: None,
             picker: None,
             add_picker: None,
+            boot: None,
             report: None,
             toast: None,
             pending: Vec::new(),
@@ -332,6 +338,14 @@ impl App {
         self.go(ViewId::Tables);
         let snap = Arc::clone(&self.snapshot);
         self.tables.select(&snap, node, table)
+    }
+
+    /// Shows the WAL view with the cursor on the walmgr job `worker`
+    /// (clearing the filter if needed). False when there is no such job.
+    pub fn select_wal(&mut self, worker: &str) -> bool {
+        self.go(ViewId::Wal);
+        let snap = Arc::clone(&self.snapshot);
+        self.wal.select(&snap, worker)
     }
 
     pub fn read_only(&self) -> bool {
@@ -388,6 +402,15 @@ impl App {
 
     pub fn tables(&self) -> &TablesState {
         &self.tables
+    }
+
+    pub fn wal(&self) -> &WalState {
+        &self.wal
+    }
+
+    /// The typed confirmation of a standby's promotion, when open.
+    pub fn boot(&self) -> Option<&BootConfirm> {
+        self.boot.as_ref()
     }
 
     /// The add-table picker, when open.
@@ -468,6 +491,10 @@ impl App {
                     p.cursor = 0;
                     return true;
                 }
+                if let Some(b) = self.boot.as_mut() {
+                    b.paste(&text);
+                    return true;
+                }
                 if let Some(line) = &mut self.input {
                     for c in text.chars().filter(|c| !c.is_control()) {
                         line.input.handle(tui_input::InputRequest::InsertChar(c));
@@ -522,6 +549,7 @@ impl App {
         self.logs.rebuild(s);
         self.nodes.rebuild(s);
         self.tables.rebuild(s);
+        self.wal.rebuild(s);
     }
 
     pub fn on_result(&mut self, r: ActionResult) {
@@ -642,6 +670,7 @@ impl App {
                 .nodes
                 .bindings(s, self.takeover.as_ref().is_some_and(|t| t.hidden)),
             ViewId::Tables => self.tables.bindings(s),
+            ViewId::Wal => self.wal.bindings(s),
         }
     }
 
@@ -677,6 +706,8 @@ impl App {
             self.confirm_key(key);
         } else if self.add_picker.is_some() {
             self.add_picker_key(key);
+        } else if self.boot.is_some() {
+            self.boot_key(key);
         } else if self.report.is_some() {
             self.report_key(key);
         } else if self.help.is_some() {
@@ -884,6 +915,24 @@ impl App {
                 let worker = p.worker.clone();
                 self.add_picker = None;
                 self.request(vec![Action::AddTables { worker, tables }]);
+            }
+        }
+    }
+
+    fn boot_key(&mut self, key: KeyEvent) {
+        let Some(b) = self.boot.as_mut() else {
+            return;
+        };
+        match b.key(&key) {
+            BootKey::Stay => {}
+            BootKey::Cancel => {
+                self.boot = None;
+                self.say(ToastKind::Info, "cancelled — nothing was sent");
+            }
+            BootKey::Boot => {
+                let a = b.action();
+                self.boot = None;
+                self.send(vec![a]);
             }
         }
     }
@@ -1315,6 +1364,7 @@ impl App {
             ViewId::Logs => &self.logs.filter,
             ViewId::Nodes => &self.nodes.filter,
             ViewId::Tables => &self.tables.filter,
+            ViewId::Wal => &self.wal.filter,
         }
     }
 
@@ -1346,6 +1396,10 @@ impl App {
                 self.tables.filter = text;
                 self.tables.rebuild(s);
             }
+            ViewId::Wal => {
+                self.wal.filter = text;
+                self.wal.rebuild(s);
+            }
         }
     }
 
@@ -1371,6 +1425,7 @@ impl App {
                     ViewId::Logs => self.logs.navigate(intent, body),
                     ViewId::Nodes => self.nodes.navigate(&snap, intent, body),
                     ViewId::Tables => self.tables.navigate(&snap, intent, body),
+                    ViewId::Wal => self.wal.navigate(&snap, intent, body),
                 };
             }
             Intent::Open => match self.view {
@@ -1386,7 +1441,7 @@ impl App {
                 }
                 ViewId::Nodes => self.nodes.toggle_fold(&snap),
                 ViewId::Tables => self.tables.toggle_fold(&snap),
-                ViewId::Workers | ViewId::Logs => {}
+                ViewId::Workers | ViewId::Logs | ViewId::Wal => {}
             },
             Intent::Back => self.go_back(),
             Intent::Help => self.help = Some(0),
@@ -1612,7 +1667,80 @@ impl App {
                     }]);
                 }
             }
+            Intent::WalBackup
+            | Intent::WalSync
+            | Intent::WalPause
+            | Intent::WalContinue
+            | Intent::WalBoot => self.wal_action(&snap, intent),
         }
+    }
+
+    /// `b` `s` `p` `c` `P` in the WAL view: the action for the selected
+    /// job when it applies to its role and state; else a message saying
+    /// why not, and nothing is sent.
+    fn wal_action(&mut self, snap: &Snapshot, intent: Intent) {
+        let Some(w) = self.wal.job(snap) else {
+            return;
+        };
+        let worker = w.worker.clone();
+        let name = quote_name(&worker);
+        let (what, verb, role, action) = match intent {
+            Intent::WalBackup => (
+                "backup now",
+                "back up",
+                WalRole::Master,
+                Action::WalBackup { worker },
+            ),
+            Intent::WalSync => ("sync", "sync", WalRole::Master, Action::WalSync { worker }),
+            Intent::WalPause => (
+                "pause replay",
+                "pause",
+                WalRole::Standby,
+                Action::WalPause { worker },
+            ),
+            Intent::WalContinue => (
+                "continue replay",
+                "continue",
+                WalRole::Standby,
+                Action::WalContinue { worker },
+            ),
+            Intent::WalBoot => (
+                "promote (boot)",
+                "promote",
+                WalRole::Standby,
+                Action::WalBoot { worker },
+            ),
+            _ => return,
+        };
+        let why_not = if w.role != role {
+            Some(format!(
+                "{what} is for {}s: {name} is a {}",
+                wal_view::role_label(role),
+                wal_view::role_label(w.role)
+            ))
+        } else if w.role == WalRole::Standby && w.source == WalSource::Promoted {
+            Some(format!(
+                "{name} was promoted: it is out of recovery, there is nothing to {verb}"
+            ))
+        } else if w.error.is_some() {
+            // Its paused state was not read: let the engine answer.
+            None
+        } else {
+            match action {
+                Action::WalPause { .. } if w.paused => Some(format!(
+                    "replay on {name} is already paused (c continues it)"
+                )),
+                Action::WalContinue { .. } if !w.paused => {
+                    Some(format!("replay on {name} is not paused"))
+                }
+                _ => None,
+            }
+        };
+        if let Some(why) = why_not {
+            self.say(ToastKind::Info, format!("{why} — nothing was sent"));
+            return;
+        }
+        self.request(vec![action]);
     }
 
     /// `a` in the Tables view: the picker of the node's missing tables.
@@ -1743,6 +1871,9 @@ impl App {
                 database: q.database.clone(),
                 queue: q.name.clone(),
             });
+        } else if snap.wal.iter().any(|w| w.worker == source) {
+            // A walmgr job: its own view says more than the worker's row.
+            self.select_wal(source);
         } else if snap.workers.iter().any(|w| w.name == source) {
             self.show(Target::Worker(source.to_string()));
         } else if let Some(q) = snap
@@ -1881,6 +2012,17 @@ impl App {
                 ToastKind::Error,
                 format!("read-only console: refused to {what} — nothing was sent"),
             );
+            return;
+        }
+        if let [Action::WalBoot { worker }] = actions.as_slice() {
+            // Promoting cannot be undone: the job's name is typed, not y.
+            let standby = WalView {
+                worker: worker.clone(),
+                role: WalRole::Standby,
+                ..WalView::default()
+            };
+            let w = wal_job(&self.snapshot, worker).unwrap_or(&standby);
+            self.boot = Some(BootConfirm::new(w));
             return;
         }
         self.confirm = Some(self.confirmation(actions));
@@ -2087,6 +2229,69 @@ impl App {
                         }
                     }
                 }
+                Action::WalBackup { worker } => {
+                    if let Some(w) = wal_job(snap, worker) {
+                        match w.backups.first() {
+                            Some(b) => notes.push(format!(
+                                "the newest backup, {}, finished {} ({} of data)",
+                                quote_name(&b.name),
+                                b.age.map_or_else(
+                                    || "at an unknown time".into(),
+                                    |a| format!("{} ago", dur(a))
+                                ),
+                                bytes(b.size)
+                            )),
+                            None => notes.push("it is the first base backup of this master".into()),
+                        }
+                        if !w.retention.is_empty() {
+                            notes.push(format!("retention: {}", w.retention));
+                        }
+                        if let Some(e) = &w.error {
+                            notes.push(format!(
+                                "reading this job failed ({}): the backup may fail too",
+                                e.lines().next().unwrap_or_default()
+                            ));
+                        }
+                    }
+                    notes.push(
+                        "the master keeps running; the backup reads its whole data directory"
+                            .into(),
+                    );
+                }
+                Action::WalSync { worker } => {
+                    let at = wal_job(snap, worker)
+                        .and_then(|w| w.current_lsn.as_deref())
+                        .map_or(String::new(), |l| format!(" (now {l})"));
+                    notes.push(format!(
+                        "standbys restoring from the archive can then replay up to the current position{at}"
+                    ));
+                }
+                Action::WalPause { worker } => {
+                    let streaming =
+                        wal_job(snap, worker).is_some_and(|w| w.source == WalSource::Streaming);
+                    notes.push(if streaming {
+                        "it keeps receiving WAL but stops applying it: its lag grows until c continues".into()
+                    } else {
+                        "it stops applying WAL: its lag grows until c continues".into()
+                    });
+                }
+                Action::WalContinue { worker } => {
+                    if let Some(w) = wal_job(snap, worker) {
+                        let mut s = format!(
+                            "replay goes on from {}",
+                            w.replay_lsn.as_deref().unwrap_or("where it stopped")
+                        );
+                        match (w.lag_bytes, w.lag) {
+                            (Some(b), Some(l)) => {
+                                s.push_str(&format!(", {} ({}) behind", bytes(b), dur(l)))
+                            }
+                            (Some(b), None) => s.push_str(&format!(", {} behind", bytes(b))),
+                            (None, Some(l)) => s.push_str(&format!(", {} behind", dur(l))),
+                            (None, None) => {}
+                        }
+                        notes.push(s);
+                    }
+                }
                 _ => {}
             }
         }
@@ -2119,6 +2324,11 @@ impl App {
             }
         }
     }
+}
+
+/// The walmgr job named `worker`.
+fn wal_job<'s>(snap: &'s Snapshot, worker: &str) -> Option<&'s WalView> {
+    snap.wal.iter().find(|w| w.worker == worker)
 }
 
 /// The Londiste node whose worker is `worker`.

@@ -4,7 +4,9 @@
 //! cascades (root, branches, leaves, a merge leaf; a dead node, a paused
 //! worker, an erroring node, an unreachable node), Londiste nodes with
 //! tables in every merge state (two copies under way) and sequences,
-//! alerts and a log tail. Everything is deterministic.
+//! walmgr masters and standbys (streaming, archive mode and paused, an
+//! archive that fails), alerts and a log tail. Everything is
+//! deterministic.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -575,8 +577,141 @@ pub fn deck() -> Snapshot {
         logs: logs(40),
         cascades: vec![replika(), part1()],
         londiste: londiste(),
-        wal: Vec::new(),
+        wal: wal(),
     }
+}
+
+fn backup(name: &str, age: Duration, size: u64, stored: u64, start_wal: &str) -> WalBackupView {
+    WalBackupView {
+        name: name.into(),
+        age: Some(age),
+        size,
+        stored,
+        start_wal: start_wal.into(),
+    }
+}
+
+const GB: u64 = 1 << 30;
+const MB: u64 = 1 << 20;
+
+/// Four walmgr jobs: the master `walmgr_main` (shop's server, a healthy
+/// archive, two old failures, three base backups); its standbys
+/// `walmgr_standby` (streaming, under a kilobyte behind) and `walmgr_dr`
+/// (archive mode, replay PAUSED, 14 minutes behind); and the master
+/// `walmgr_legacy` whose archive is not writable: archiving FAILING, a
+/// backlog of 212 segments, the job's error set. The engine lists them in
+/// any order: the view puts the masters first.
+pub fn wal() -> Vec<WalView> {
+    let shop_backups = vec![
+        backup(
+            "base_20251009_0650",
+            s(2 * 3600 + 3 * 60),
+            9_771_050_000,
+            3_650_000_000,
+            "000000010000002F00000042",
+        ),
+        backup(
+            "base_20251008_0650",
+            s(26 * 3600 + 3 * 60),
+            9_612_300_000,
+            3_590_000_000,
+            "000000010000002E000000A0",
+        ),
+        backup(
+            "base_20251007_0650",
+            s(50 * 3600 + 3 * 60),
+            9_480_100_000,
+            3_540_000_000,
+            "000000010000002D00000010",
+        ),
+    ];
+    let archive = "/srv/walarchive/shop/completed";
+    let retention = "keep 3 backups · oldest WAL 000000010000002D00000010";
+    let main = WalView {
+        worker: "walmgr_main".into(),
+        role: WalRole::Master,
+        data_dir: "/var/lib/postgresql/16/main".into(),
+        archive_dir: archive.into(),
+        current_lsn: Some("2F/8A0012C8".into()),
+        current_segment: Some("000000010000002F0000008A".into()),
+        last_archived: Some("000000010000002F00000089".into()),
+        last_archived_age: Some(ms(12_400)),
+        archive_backlog: Some(0),
+        archived_count: 12_877,
+        failed_count: 2,
+        last_failed: Some("000000010000002E000000F1".into()),
+        last_failed_age: Some(s(3 * 86_400 + 4 * 3600)),
+        backups: shop_backups.clone(),
+        archive_segments: 1_204,
+        archive_bytes: 6_012_000_000,
+        retention: retention.into(),
+        ..WalView::default()
+    };
+    let standby = WalView {
+        worker: "walmgr_standby".into(),
+        role: WalRole::Standby,
+        data_dir: "/var/lib/postgresql/16/standby".into(),
+        archive_dir: archive.into(),
+        receive_lsn: Some("2F/8A0012C8".into()),
+        replay_lsn: Some("2F/8A000F10".into()),
+        lag_bytes: Some(952),
+        lag: Some(ms(850)),
+        source: WalSource::Streaming,
+        backups: shop_backups.clone(),
+        archive_segments: 1_204,
+        archive_bytes: 6_012_000_000,
+        retention: retention.into(),
+        ..WalView::default()
+    };
+    let dr = WalView {
+        worker: "walmgr_dr".into(),
+        role: WalRole::Standby,
+        data_dir: "/srv/pgdata/dr".into(),
+        archive_dir: archive.into(),
+        // Archive mode: no walreceiver, nothing "received".
+        receive_lsn: None,
+        replay_lsn: Some("2F/4C7F2A10".into()),
+        lag_bytes: Some(1_031_857_336),
+        lag: Some(s(14 * 60 + 5)),
+        source: WalSource::Archive,
+        paused: true,
+        backups: shop_backups,
+        archive_segments: 1_204,
+        archive_bytes: 6_012_000_000,
+        retention: retention.into(),
+        ..WalView::default()
+    };
+    let legacy = WalView {
+        worker: "walmgr_legacy".into(),
+        role: WalRole::Master,
+        data_dir: "/var/lib/postgresql/13/main".into(),
+        archive_dir: "/mnt/backup/legacy/completed".into(),
+        current_lsn: Some("A/1F3C0098".into()),
+        current_segment: Some("000000010000000A0000001F".into()),
+        last_archived: Some("00000001000000090000004A".into()),
+        last_archived_age: Some(s(3600 + 52 * 60)),
+        archive_backlog: Some(212),
+        archived_count: 88_410,
+        failed_count: 1_873,
+        last_failed: Some("00000001000000090000004B".into()),
+        last_failed_age: Some(s(40)),
+        backups: vec![backup(
+            "base_20250930_0310",
+            s(9 * 86_400 + 5 * 3600 + 43 * 60),
+            212 * GB,
+            61 * GB,
+            "000000010000000800000012",
+        )],
+        archive_segments: 9_410,
+        archive_bytes: 39 * GB + 310 * MB,
+        retention: "keep 1 backup · oldest WAL 000000010000000800000012".into(),
+        error: Some(
+            "archive /mnt/backup/legacy/completed: Permission denied (os error 13)\nHINT: the archive directory must be writable by the postgres OS user on db4"
+                .into(),
+        ),
+        ..WalView::default()
+    };
+    vec![standby, main, dr, legacy]
 }
 
 fn table(name: &str, state: &str) -> TableView {

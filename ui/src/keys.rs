@@ -114,6 +114,17 @@ pub enum Intent {
     ExecuteSql,
     /// Compare the selected table (or, on a node, every table).
     CompareTables,
+    // WAL
+    /// Take a base backup of the selected master.
+    WalBackup,
+    /// Copy the selected master's partial segment to the archive.
+    WalSync,
+    /// Pause replay on the selected standby.
+    WalPause,
+    /// Continue replay on the selected standby.
+    WalContinue,
+    /// Promote the selected standby (a typed confirmation first).
+    WalBoot,
 }
 
 /// One entry of a component's key list.

@@ -24,6 +24,11 @@
 //! * The Tables view reads [`model::Snapshot::londiste`] (one
 //!   [`model::LondisteView`] per Londiste node) and sends the table actions
 //!   ([`model::Action::AddTables`] …) addressed by the node's worker name.
+//! * The WAL view reads [`model::Snapshot::wal`] (one [`model::WalView`]
+//!   per walmgr job) and sends [`model::Action::WalBackup`],
+//!   [`model::Action::WalSync`], [`model::Action::WalPause`],
+//!   [`model::Action::WalContinue`] and [`model::Action::WalBoot`]
+//!   addressed by the job's name.
 //! * Nothing may write to stdout/stderr while the console runs: log lines
 //!   go to `Snapshot::logs` (the Logs view).
 //! * [`render_once`] times one refresh of a view off-screen (for `skydeck
@@ -31,8 +36,8 @@
 //!
 //! # Keys
 //!
-//! Everywhere: `1`–`6` (or `tab`/`shift-tab`, or `:name`) Overview, Queues,
-//! Workers, Logs, Nodes, Tables · `/` filter (as typed; `enter` keeps, `esc`
+//! Everywhere: `1`–`7` (or `tab`/`shift-tab`, or `:name`) Overview, Queues,
+//! Workers, Logs, Nodes, Tables, WAL · `/` filter (as typed; `enter` keeps, `esc`
 //! restores) · `:` command line · `?` help · `esc` back (clears the filter,
 //! leaves the consumer pane, returns to the previous view) · `r`/`ctrl-r`
 //! refresh now (in Tables only `ctrl-r`: `r` resyncs there) · `+`/`-`
@@ -50,8 +55,12 @@
 //! node's missing tables: type to filter, space marks, enter adds), `d`/`x`
 //! remove, `r` resync, `h` change handler (a prompt; empty removes it), `e`
 //! execute a SQL file (a prompt for the path; sent to the root), `c`
-//! compare (no confirmation; its answer opens in a popup). The key-hint bar
-//! and the help are computed from the same key lists ([`App::bindings`]).
+//! compare (no confirmation; its answer opens in a popup).
+//! WAL (walmgr): `b` backup now and `s` sync (masters), `p` pause replay,
+//! `c` continue, `P` promote (boot; standbys) — boot asks for the job's
+//! name to be typed, the others for `y`; a key for the other role says why
+//! and sends nothing. The key-hint bar and the help are computed from the
+//! same key lists ([`App::bindings`]).
 //!
 //! # Commands
 //!
@@ -77,15 +86,15 @@
 //! change handler <table> [to '<handler>'] [on <node>]   execute <file> [on <node>]
 //! compare [<table>] [on <node>]   show table [<table>] [on <node>]
 //! refresh [<period>]   freeze [on|off]   filter [<text>]   theme <dark|light|mono>
-//! help   quit   overview   queues   workers   logs   nodes   tables
+//! help   quit   overview   queues   workers   logs   nodes   tables   wal
 //! ```
 //!
 //! # Modules
 //!
 //! * [`app`]: the state and the keyboard model (one gate for actions:
 //!   read-only refusal, then the confirmation popup).
-//! * [`views`]: Overview, Queues, Workers, Logs, Nodes, Tables — a list,
-//!   each with a key and a `:name`.
+//! * [`views`]: Overview, Queues, Workers, Logs, Nodes, Tables, WAL — a
+//!   list, each with a key and a `:name`.
 //! * [`command`]: the command line's parser and tab completion, from one
 //!   grammar table.
 //! * [`render`]: drawing, pure; [`bench`](mod@bench): off-screen rendering and timing.

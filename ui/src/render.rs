@@ -1,7 +1,7 @@
 //! Drawing the whole screen from the [`App`]: header with the view tabs,
 //! the focused view, the command line, the status/toast line and the
 //! key-hint bar; popups (completion, help, confirmation, the takeover
-//! and its picker) on top. Reads the state, never changes it.
+//! and its picker, a standby's promotion) on top. Reads the state, never changes it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Position, Rect};
@@ -75,6 +75,7 @@ pub fn cursor_position(app: &App, area: Rect) -> Option<Position> {
         || app.takeover_open()
         || app.picker.is_some()
         || app.add_picker.is_some()
+        || app.boot.is_some()
         || app.report.is_some()
     {
         return None;
@@ -115,6 +116,7 @@ impl Widget for &App {
             ViewId::Logs => self.logs.render(snap, theme, s.body, buf),
             ViewId::Nodes => self.nodes.render(snap, theme, s.body, buf),
             ViewId::Tables => self.tables.render(snap, theme, s.body, buf),
+            ViewId::Wal => self.wal.render(snap, theme, s.body, buf),
         }
         if let Some(r) = s.input {
             input_line(self, r, buf);
@@ -135,6 +137,9 @@ impl Widget for &App {
         }
         if self.report.is_some() {
             report(self, area, buf);
+        }
+        if let Some(b) = &self.boot {
+            crate::views::wal::render_boot(b, theme, area, buf);
         }
         if self.confirm.is_some() {
             confirm(self, area, buf);
@@ -343,6 +348,7 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Logs => app.logs.status(snap),
             ViewId::Nodes => app.nodes.status(snap),
             ViewId::Tables => app.tables.status(snap),
+            ViewId::Wal => app.wal.status(snap),
         };
         Line::from(Span::styled(format!(" {s}"), t.muted))
     };
@@ -374,6 +380,12 @@ fn hint_bar(app: &App, area: Rect, buf: &mut Buffer) {
             ("space", "mark", t.hint),
             ("ctrl-a", "mark all", t.hint),
             ("enter", "add", t.hint),
+            ("esc", "cancel", t.hint),
+        ]
+    } else if app.boot.is_some() {
+        vec![
+            ("type", "the job name", t.hint),
+            ("enter", "promote when typed", t.hint),
             ("esc", "cancel", t.hint),
         ]
     } else if app.report.is_some() {

@@ -32,9 +32,11 @@ fn views_by_key_by_name_and_back() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view(), ViewId::Tables);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view(), ViewId::Wal);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.view(), ViewId::Overview);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view(), ViewId::Tables);
+    assert_eq!(a.view(), ViewId::Wal);
     command(&mut a, "workers");
     assert_eq!(a.view(), ViewId::Workers);
     assert!(
@@ -43,9 +45,11 @@ fn views_by_key_by_name_and_back() {
     );
     // esc walks back through the views visited.
     press(&mut a, KeyCode::Esc);
-    assert_eq!(a.view(), ViewId::Tables);
+    assert_eq!(a.view(), ViewId::Wal);
     press(&mut a, KeyCode::Esc);
     assert_eq!(a.view(), ViewId::Overview);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.view(), ViewId::Wal);
     press(&mut a, KeyCode::Esc);
     assert_eq!(a.view(), ViewId::Tables);
     press(&mut a, KeyCode::Esc);

@@ -169,9 +169,9 @@ fn tables_view_by_key_and_name() {
     ch(&mut a, '1');
     command(&mut a, "londiste");
     assert_eq!(a.view(), ViewId::Tables);
-    // Tab order: … Nodes, Tables, Overview.
+    // Tab order: … Nodes, Tables, WAL.
     press(&mut a, KeyCode::Tab);
-    assert_eq!(a.view(), ViewId::Overview);
+    assert_eq!(a.view(), ViewId::Wal);
     press(&mut a, KeyCode::BackTab);
     assert_eq!(a.view(), ViewId::Tables);
     // The help lists the view and its keys.

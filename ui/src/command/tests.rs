@@ -315,7 +315,7 @@ fn errors_say_what_to_do() {
     let d = deck();
     assert_eq!(
         fail(&d, "frobnicate"),
-        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs, nodes, tables"
+        "unknown command 'frobnicate' — `help` lists the commands; views: overview, queues, workers, logs, nodes, tables, wal"
     );
     assert_eq!(
         fail(&d, "drop table x"),

@@ -1,6 +1,5 @@
 //! The console's views. They are a list: each has a key (`1`..) and a
-//! `:name`; a later issue adds WAL by adding an entry here and a module
-//! beside this one.
+//! `:name`; a new view is an entry here and a module beside this one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +13,7 @@ pub mod nodes;
 pub mod overview;
 pub mod queues;
 pub mod tables;
+pub mod wal;
 pub mod workers;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -26,6 +26,7 @@ pub enum ViewId {
     Logs,
     Nodes,
     Tables,
+    Wal,
 }
 
 /// One entry of the view list.
@@ -98,6 +99,15 @@ pub const VIEWS: &[ViewSpec] = &[
         aliases: &["table", "londiste", "seqs"],
         title: "Tables",
         about: "Londiste tables per node: merge state, copy progress, sequences",
+    },
+    ViewSpec {
+        id: ViewId::Wal,
+        key: Key::ch('7'),
+        key_label: "7",
+        name: "wal",
+        aliases: &["walmgr", "standby", "standbys", "backups"],
+        title: "WAL",
+        about: "walmgr masters and standbys: archive, backlog, replay lag, base backups",
     },
 ];
 
@@ -175,12 +185,15 @@ mod tests {
         }
         assert_eq!(ViewId::Logs.next(), ViewId::Nodes);
         assert_eq!(ViewId::Nodes.next(), ViewId::Tables);
-        assert_eq!(ViewId::Tables.next(), ViewId::Overview);
-        assert_eq!(ViewId::Overview.prev(), ViewId::Tables);
+        assert_eq!(ViewId::Tables.next(), ViewId::Wal);
+        assert_eq!(ViewId::Wal.next(), ViewId::Overview);
+        assert_eq!(ViewId::Overview.prev(), ViewId::Wal);
         assert_eq!("cascade".parse::<ViewId>(), Ok(ViewId::Nodes));
         assert_eq!("tables".parse::<ViewId>(), Ok(ViewId::Tables));
         assert_eq!("londiste".parse::<ViewId>(), Ok(ViewId::Tables));
-        assert!("wal".parse::<ViewId>().is_err());
+        assert_eq!("wal".parse::<ViewId>(), Ok(ViewId::Wal));
+        assert_eq!("walmgr".parse::<ViewId>(), Ok(ViewId::Wal));
+        assert!("wall".parse::<ViewId>().is_err());
     }
 }
 

@@ -154,6 +154,12 @@ pub fn viewport(area: Rect) -> usize {
     usize::from(area.height.saturating_sub(3))
 }
 
+/// Rows of `row_height` lines in the viewport of a bordered table with a
+/// header row ([`DataTable::render_tall`]).
+pub fn viewport_tall(area: Rect, row_height: u16) -> usize {
+    usize::from(area.height.saturating_sub(3) / row_height.max(1))
+}
+
 /// A table to draw: rows come from a closure called for visible rows only.
 pub struct DataTable<'a> {
     pub title: Line<'a>,
@@ -174,6 +180,19 @@ impl DataTable<'_> {
         buf: &mut Buffer,
         row: impl Fn(usize) -> (Vec<Cell<'r>>, Style),
     ) {
+        self.render_tall(area, buf, 1, row);
+    }
+
+    /// Like [`DataTable::render`], with rows `row_height` lines tall (a
+    /// row group: each cell holds up to that many lines).
+    pub fn render_tall<'r>(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        row_height: u16,
+        row: impl Fn(usize) -> (Vec<Cell<'r>>, Style),
+    ) {
+        let row_height = row_height.max(1);
         let b = block(self.title.clone(), self.focused, self.theme);
         let inner = b.inner(area);
         b.render(area, buf);
@@ -202,7 +221,7 @@ impl DataTable<'_> {
             Cell::from(if c.right { l.right_aligned() } else { l })
         }))
         .style(self.theme.table_header);
-        let height = usize::from(inner.height.saturating_sub(1));
+        let height = usize::from(inner.height.saturating_sub(1) / row_height);
         let selected = self.cursor.then(|| self.nav.selected()).flatten();
         let range = visible_range(self.nav.len, selected, self.nav.offset, height);
         let rows = range.map(|i| {
@@ -226,7 +245,7 @@ impl DataTable<'_> {
             } else {
                 style
             };
-            Row::new(picked).style(style)
+            Row::new(picked).style(style).height(row_height)
         });
         Table::new(rows, widths)
             .header(header)
