@@ -720,3 +720,148 @@ fn job_files_are_checked() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Snapshots of `host` until `f` holds.
+async fn until(
+    host: &skydeck::daemon::host::Host,
+    what: &str,
+    f: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
+) -> skydeck_ui::model::Snapshot {
+    let t0 = Instant::now();
+    loop {
+        let s = host.snapshot().await;
+        if f(&s) {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "timed out: {what}: {:?}",
+            s.wal
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_shows_wal_jobs_and_runs_their_actions() {
+    use skydeck::daemon::host::Host;
+    use skydeck::daemon::logging::LogBuffer;
+    use skydeck::daemon::{Policy, Supervisor};
+    use skydeck_ui::model::{Action, WalRole, WalSource};
+
+    let ws = Workspace::new("engine");
+    let m = master();
+    let mj = master_job(&ws, &m, "loop_delay = 0.5\n");
+    ok(&mj, &["setup"]);
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    insert(&mc, 1, 10).await;
+    ok(&mj, &["backup"]);
+    let mut s = standby_cluster("walengine");
+    let sj = standby_job(
+        &ws,
+        "standby.ini",
+        &s,
+        &format!(
+            "primary_conninfo = {}\nloop_delay = 0.5\n",
+            m.connstr("postgres")
+        ),
+    );
+    ok(&sj, &["restore"]);
+    s.start_existing().unwrap();
+
+    let sup = Supervisor::new(Policy::default());
+    for j in [&mj, &sj] {
+        let file = skydeck::config::JobFile::load(j).unwrap();
+        sup.add(skydeck::daemon::run::job_for(&file).unwrap());
+    }
+    let host = Host::new(sup.clone(), LogBuffer::new(100), "test", false);
+    let snap = until(&host, "both jobs read", |s| {
+        s.wal.len() == 2
+            && s.wal[0].current_lsn.is_some()
+            && s.wal[1].source == WalSource::Streaming
+    })
+    .await;
+    assert_eq!(snap.wal[0].role, WalRole::Master);
+    assert_eq!(snap.wal[0].worker, "master.ini");
+    assert_eq!(snap.wal[0].backups.len(), 1);
+    assert!(snap
+        .workers
+        .iter()
+        .any(|w| w.name == "standby.ini" && w.kind == "walmgr"));
+
+    let r = common::ask_ok(
+        &host,
+        Action::WalBackup {
+            worker: "master.ini".into(),
+        },
+    )
+    .await;
+    assert!(common::result(&r).message.contains("done"), "{r:?}");
+    until(&host, "two backups", |s| s.wal[0].backups.len() == 2).await;
+    // The hosted master job syncs the partial segment on its own.
+    insert(&mc, 11, 20).await;
+    let t0 = Instant::now();
+    while fs::read_dir(ws.path("archive/logs.partial"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true)
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no partial segment synced"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    common::ask_ok(
+        &host,
+        Action::WalSync {
+            worker: "master.ini".into(),
+        },
+    )
+    .await;
+
+    // Standby actions; a master refuses them with a reason.
+    let r = common::ask(
+        &host,
+        Action::WalPause {
+            worker: "master.ini".into(),
+        },
+    )
+    .await;
+    assert!(!common::result(&r).ok);
+    assert!(
+        common::result(&r).message.contains("runs on a standby"),
+        "{r:?}"
+    );
+    common::ask_ok(
+        &host,
+        Action::WalPause {
+            worker: "standby.ini".into(),
+        },
+    )
+    .await;
+    until(&host, "paused", |s| s.wal[1].paused).await;
+    common::ask_ok(
+        &host,
+        Action::WalContinue {
+            worker: "standby.ini".into(),
+        },
+    )
+    .await;
+    until(&host, "continues", |s| !s.wal[1].paused).await;
+    let r = common::ask_ok(
+        &host,
+        Action::WalBoot {
+            worker: "standby.ini".into(),
+        },
+    )
+    .await;
+    assert!(common::result(&r).message.contains("promoted"), "{r:?}");
+    until(&host, "promoted", |s| {
+        s.wal[1].source == WalSource::Promoted
+    })
+    .await;
+    sup.shutdown(Duration::from_secs(5)).await;
+}

@@ -285,6 +285,10 @@ impl Host {
         }
         self.read_cascades(&mut snap).await;
         self.read_londiste(&mut snap).await;
+        snap.wal = super::wal::read_all(&self.supervisor).await;
+        for v in &snap.wal {
+            super::wal::alerts(v, &mut snap.alerts);
+        }
         snap.logs = self.logs.tail(LOG_TAIL);
         snap
     }
@@ -477,7 +481,10 @@ impl Host {
             Some(Err(e)) => Err(e),
             None => match super::tables::execute(&self.supervisor, &action, &out).await {
                 Some(r) => r,
-                None => self.execute_inner(&action).await,
+                None => match super::wal::execute(&self.supervisor, &action).await {
+                    Some(r) => r,
+                    None => self.execute_inner(&action).await,
+                },
             },
         };
         let (ok, message) = match r {

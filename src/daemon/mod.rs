@@ -10,6 +10,7 @@ pub mod pidfile;
 pub mod run;
 pub mod supervisor;
 pub mod tables;
+pub mod wal;
 
 pub use supervisor::{
     Job, JobContext, JobError, JobFuture, JobStatus, Phase, Policy, ReloadReport, Supervisor,

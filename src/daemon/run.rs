@@ -92,6 +92,10 @@ pub fn job_for(file: &JobFile) -> Result<Arc<dyn Job>, crate::config::ConfigErro
             let label = ws.queue.clone();
             Arc::new(crate::cascade::CascadeWorker::new(ws, fp, &label).with_applier(applier))
         }
+        JobKind::Walmgr => {
+            let cfg = crate::walmgr::WalConfig::from_job(file)?;
+            Arc::new(crate::walmgr::job::WalmgrJob::new(cfg, fp))
+        }
         other => Arc::new(Unsupported {
             name: file.job_name.clone(),
             kind: other.name().to_string(),

@@ -19,12 +19,15 @@
 //!   pause, continue, boot.
 //! - [`master`]: setup, stop, sync, periodic, synch-standby.
 //! - [`status`]: what the console's WAL view and `status` show.
+//! - [`job`]: the job the daemon and the console host (syncdaemon and
+//!   bookkeeping).
 //!
 //! Remote archive hosts (`host:path` values, the original's ssh/rsync) are
 //! not supported yet: use a local or mounted directory.
 
 pub mod archive;
 pub mod backup;
+pub mod job;
 pub mod master;
 pub mod restore;
 pub mod status;

@@ -1,0 +1,88 @@
+//! A walmgr job hosted by the daemon and the console: on a master the
+//! syncdaemon (`sync` every `loop_delay`) and `periodic_command`; on both
+//! sides the archive's bookkeeping (stale temporary files of killed
+//! writers, the prefetch spool). Its status carries the standby's lag and
+//! the archive's counts; the console reads the job's [`WalConfig`] through
+//! [`Job::extra`] for the WAL view and its actions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::daemon::supervisor::{Job, JobContext, JobError, JobFuture, Phase};
+
+use super::{master, status, store, Role, WalConfig};
+
+pub struct WalmgrJob {
+    cfg: Arc<WalConfig>,
+    fingerprint: String,
+}
+
+impl WalmgrJob {
+    pub fn new(cfg: WalConfig, fingerprint: String) -> WalmgrJob {
+        WalmgrJob {
+            cfg: Arc::new(cfg),
+            fingerprint,
+        }
+    }
+}
+
+/// What the console reads of a walmgr job.
+pub struct WalExtra {
+    pub cfg: Arc<WalConfig>,
+}
+
+impl Job for WalmgrJob {
+    fn name(&self) -> &str {
+        &self.cfg.job_name
+    }
+    fn kind(&self) -> &str {
+        "walmgr"
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn extra(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        Some(Arc::new(WalExtra {
+            cfg: self.cfg.clone(),
+        }))
+    }
+    fn run(self: Arc<Self>, ctx: JobContext) -> JobFuture {
+        Box::pin(async move {
+            let cfg = &self.cfg;
+            let period = cfg.loop_delay.max(Duration::from_millis(200));
+            loop {
+                store::sweep_temp(&cfg.completed_wals);
+                store::sweep_temp(&cfg.partial_wals);
+                let mut synced = None;
+                if let Some(m) = &cfg.master {
+                    super::archive::run_periodic(cfg, &m.data);
+                    match master::sync(cfg).await {
+                        Ok(s) => synced = s,
+                        Err(e) => return Err(JobError::Retry(format!("sync: {e:#}"))),
+                    }
+                }
+                let v = status::collect(cfg).await;
+                ctx.report(|s| {
+                    s.phase = Phase::Running;
+                    s.lag = v.lag;
+                    s.last_error = v.error.clone();
+                    let mut c = vec![
+                        ("archived segments".to_string(), v.archive_segments),
+                        ("backups".to_string(), v.backups.len() as u64),
+                    ];
+                    if cfg.role == Role::Master {
+                        c.push(("archive failures".into(), v.failed_count));
+                        if let Some((_, bytes)) = &synced {
+                            c.push(("partial bytes synced".into(), *bytes));
+                        }
+                    }
+                    s.counters = c;
+                });
+                tokio::select! {
+                    _ = ctx.stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(period) => {}
+                }
+            }
+        })
+    }
+}
