@@ -354,8 +354,25 @@ async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
     mc.batch_execute("create table t (id int primary key, v text)")
         .await
         .unwrap();
+    // A tablespace outside the data directory travels with the backup.
+    let ts = ws.path("tblspc");
+    fs::create_dir_all(&ts).unwrap();
+    if let Some((uid, gid)) = skydeck::walmgr::owner_of(&m.data_dir()) {
+        std::os::unix::fs::chown(&ts, Some(uid), Some(gid)).unwrap();
+    }
+    mc.batch_execute(&format!("create tablespace ts location '{}'", ts.display()))
+        .await
+        .unwrap();
+    mc.batch_execute(
+        "create table tt (id int) tablespace ts; insert into tt select generate_series(1, 50)",
+    )
+    .await
+    .unwrap();
     let set = ok(&mj, &["backup"]).trim().to_string();
     insert(&mc, 1, 100).await;
+    mc.batch_execute("insert into tt select generate_series(51, 70)")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let target: String = mc
         .query_one("select now()::text", &[])
@@ -389,6 +406,18 @@ async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
         )
         .await;
         assert_eq!(count(&c).await, want, "restore {args:?}");
+        let n: i64 = c
+            .query_one("select count(*) from tt", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            n, 70,
+            "the tablespace's table, restored outside the data directory"
+        );
+        assert!(fs::symlink_metadata(p.data_dir().join("pg_tblspc"))
+            .unwrap()
+            .is_dir());
     }
     // The clones did not archive into the master's archive (archive_mode
     // off): no timeline 2 there.
@@ -864,4 +893,97 @@ async fn the_engine_shows_wal_jobs_and_runs_their_actions() {
     })
     .await;
     sup.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Wait until `path` exists (a background process makes it).
+fn wait_for(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn archive_push_ahead_and_restore_prefetch() {
+    let ws = Workspace::new("async");
+    let mj = ws.offline_job("m.ini", "master_data", "archive_async = 4\n");
+    let wal = ws.path("m.ini-data/pg_wal");
+    fs::create_dir_all(wal.join("archive_status")).unwrap();
+    let archive = ws.path("archive/logs.complete");
+    fs::create_dir_all(&archive).unwrap();
+    let segs: Vec<String> = (1..=6)
+        .map(|i| format!("0000000100000000000000{i:02X}"))
+        .collect();
+    for (i, s) in segs.iter().enumerate() {
+        fs::write(wal.join(s), segment_bytes(i as u8)).unwrap();
+        fs::write(wal.join("archive_status").join(format!("{s}.ready")), b"").unwrap();
+    }
+    // The server asks for the first; the next four are pushed behind its
+    // back, each with a marker.
+    ok(
+        &mj,
+        &["xarchive", wal.join(&segs[0]).to_str().unwrap(), &segs[0]],
+    );
+    let spool = ws.path("archive/spool/push-m.ini");
+    for s in &segs[1..5] {
+        wait_for(&spool.join(format!("{s}.ok")));
+        assert!(archive.join(s).exists());
+    }
+    assert!(
+        !archive.join(&segs[5]).exists(),
+        "at most archive_async ahead"
+    );
+    // The server's call for a pushed segment returns on its marker.
+    fs::remove_file(
+        wal.join("archive_status")
+            .join(format!("{}.ready", segs[0])),
+    )
+    .unwrap();
+    ok(
+        &mj,
+        &["xarchive", wal.join(&segs[1]).to_str().unwrap(), &segs[1]],
+    );
+    assert!(
+        !spool.join(format!("{}.ok", segs[1])).exists(),
+        "marker used up"
+    );
+    for s in &segs[2..] {
+        ok(&mj, &["xarchive", wal.join(s).to_str().unwrap(), s]);
+    }
+    let v = ok(&mj, &["verify"]);
+    assert!(v.contains("all good"), "{v}");
+
+    // Prefetch: the segments after the one asked for land in the spool,
+    // checked; a damaged one is never prefetched.
+    let mut raw = fs::read(archive.join(&segs[3])).unwrap();
+    let mid = raw.len() / 2;
+    raw[mid] ^= 1;
+    fs::write(archive.join(&segs[3]), &raw).unwrap();
+    let sj = ws.offline_job("s.ini", "slave_data", "restore_prefetch = 3\n");
+    let dst = ws.path("RECOVERYXLOG");
+    ok(&sj, &["xrestore", &segs[0], dst.to_str().unwrap()]);
+    assert_eq!(fs::read(&dst).unwrap(), segment_bytes(0));
+    let pre = ws.path("archive/spool/restore-s.ini");
+    wait_for(&pre.join(&segs[1]));
+    wait_for(&pre.join(&segs[2]));
+    // The prefetcher holds its lock until it is done.
+    let t0 = Instant::now();
+    while pre.join("LOCK").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !pre.join(&segs[3]).exists(),
+        "a damaged segment is not prefetched"
+    );
+    ok(&sj, &["xrestore", &segs[1], dst.to_str().unwrap()]);
+    assert_eq!(fs::read(&dst).unwrap(), segment_bytes(1));
+    assert!(!pre.join(&segs[1]).exists(), "taken from the spool");
+    let out = walmgr(&sj, &["xrestore", &segs[3], dst.to_str().unwrap()]);
+    assert!(!out.status.success(), "the damaged segment fails loudly");
 }

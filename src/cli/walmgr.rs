@@ -63,6 +63,10 @@ pub enum WalmgrCommand {
         /// Last restart point (%r); accepted for compatibility.
         restartpoint: Option<String>,
     },
+    /// Store the ready segments after SEGMENT ahead of the server (run by
+    /// xarchive with archive_async).
+    #[command(hide = true)]
+    Xpush { wal_dir: PathBuf, segment: String },
     /// Fetch the segments after SEGMENT into the spool (run by xrestore).
     #[command(hide = true)]
     Xprefetch { segment: String },
@@ -259,6 +263,9 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
                 std::process::exit(1);
             }
         },
+        WalmgrCommand::Xpush { wal_dir, segment } => {
+            archive::xpush(&cfg, &wal_dir, &segment)?;
+        }
         WalmgrCommand::Xprefetch { segment } => {
             archive::xprefetch(&cfg, &segment)?;
         }

@@ -319,6 +319,11 @@ impl LocalCluster {
         let orig = self.data_dir().join("postgresql.conf.initdb");
         if !orig.exists() {
             fs::copy(&conf, &orig)?;
+            // The server reads every file of its data directory (a base
+            // backup does): the copy belongs to the server's user too.
+            use std::os::unix::fs::MetadataExt;
+            let md = fs::metadata(&conf)?;
+            let _ = std::os::unix::fs::chown(&orig, Some(md.uid()), Some(md.gid()));
         }
         let mut base = fs::read_to_string(&orig)?;
         base.push_str(&s);

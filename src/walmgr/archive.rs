@@ -34,14 +34,22 @@ pub fn checked_name(name: &str) -> Result<WalFile> {
 #[derive(Debug, Clone)]
 pub struct Archived {
     pub name: String,
-    pub outcome: Stored,
-    /// Segments stored ahead of the server (asynchronous push).
-    pub ahead: Vec<String>,
+    /// `None`: a background pusher had stored it already.
+    pub outcome: Option<Stored>,
+}
+
+fn push_dir(cfg: &WalConfig) -> PathBuf {
+    cfg.spool_dir.join(format!("push-{}", cfg.job_name))
 }
 
 /// `xarchive SRCPATH NAME`: store one WAL file in `completed_wals`.
 /// Archiving the same content twice succeeds; other content under an
 /// archived name fails loudly and changes nothing.
+///
+/// With `archive_async = N`, a background `xpush` (one at a time) stores
+/// the next `N` segments the server has marked ready, in parallel, and
+/// leaves a marker for each in the spool; the server's later call for such
+/// a segment finds its marker and returns at once.
 pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
     let master = cfg.master("xarchive")?;
     checked_name(name)?;
@@ -54,28 +62,31 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
             cfg.ini.display()
         );
     }
+    let marker = push_dir(cfg).join(format!("{name}.ok"));
+    if marker.exists() && dir.join(name).exists() {
+        let _ = fs::remove_file(&marker);
+        if master.archive_async > 0 {
+            spawn_push(cfg, src, name);
+        }
+        return Ok(Archived {
+            name: name.to_string(),
+            outcome: None,
+        });
+    }
     store::sweep_temp(dir);
     let outcome = archive_one(cfg, src, name)?;
-    let mut ahead = Vec::new();
     if master.archive_async > 0 {
-        // The server hands files over one at a time; push the next ones it
-        // has marked ready now, in parallel, so its later calls find them
-        // archived and return at once.
-        if let Some(wal_dir) = src.parent() {
-            ahead = push_ahead(cfg, wal_dir, name, master.archive_async);
-        }
+        spawn_push(cfg, src, name);
     }
     Ok(Archived {
         name: name.to_string(),
-        outcome,
-        ahead,
+        outcome: Some(outcome),
     })
 }
 
 fn archive_one(cfg: &WalConfig, src: &Path, name: &str) -> Result<Stored> {
     let dst = cfg.completed_wals.join(name);
-    // Already there (pushed ahead, or a retry): compare checksums without
-    // compressing again.
+    // Already there (a retry): compare checksums without compressing again.
     if dst.exists() {
         match same_content(src, &dst) {
             Ok(Some(s)) => return Ok(s),
@@ -92,22 +103,16 @@ fn archive_one(cfg: &WalConfig, src: &Path, name: &str) -> Result<Stored> {
 
 /// `Some` when `dst` is a stored copy of `src`'s content; a conflict when
 /// it holds something else; `None` when `dst` is not a readable stored
-/// file (it is then written again... refused by `store` as a conflict, so
-/// a damaged archive file is never silently replaced).
+/// file (`store` then refuses it as a conflict, so a damaged archive file
+/// is never silently replaced).
 fn same_content(src: &Path, dst: &Path) -> Result<Option<Stored>, StoreError> {
     let header = match store::read_header(dst) {
         Ok(h) => h,
         Err(StoreError::BadHeader { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let data = fs::read(src).map_err(|e| StoreError::Io {
-        path: src.to_path_buf(),
-        what: "reading",
-        source: e,
-    })?;
-    use sha2::Digest;
-    let sum: [u8; 32] = sha2::Sha256::digest(&data).into();
-    if sum == header.sha256 && data.len() as u64 == header.len {
+    let (sum, len) = store::hash_file(src)?;
+    if sum == header.sha256 && len == header.len {
         let stored = fs::metadata(dst).map(|m| m.len()).unwrap_or(0);
         return Ok(Some(Stored::Same { header, stored }));
     }
@@ -118,12 +123,49 @@ fn same_content(src: &Path, dst: &Path) -> Result<Option<Stored>, StoreError> {
     })
 }
 
-/// Store the segments after `name` that pg_wal/archive_status marks
-/// `.ready`, up to `n` of them, `n` at a time. Failures are left for the
-/// server's own call to report.
-fn push_ahead(cfg: &WalConfig, wal_dir: &Path, name: &str, n: usize) -> Vec<String> {
+/// Start `xpush` detached: the server's archive_command returns at once.
+fn spawn_push(cfg: &WalConfig, src: &Path, name: &str) {
+    let (Ok(exe), Some(wal_dir)) = (std::env::current_exe(), src.parent()) else {
+        return;
+    };
+    let wal_dir = std::env::current_dir()
+        .map(|d| d.join(wal_dir))
+        .unwrap_or_else(|_| wal_dir.to_path_buf());
+    let _ = std::process::Command::new(exe)
+        .arg("walmgr")
+        .arg(&cfg.ini)
+        .arg("xpush")
+        .arg(wal_dir)
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+}
+
+/// `xpush WALDIR AFTER`: store the segments after `AFTER` that
+/// WALDIR/archive_status marks `.ready`, up to `archive_async` of them,
+/// that many at a time, each leaving its marker. One pusher at a time;
+/// failures are left for the server's own call to report. Markers of
+/// segments the server has passed are removed.
+pub fn xpush(cfg: &WalConfig, wal_dir: &Path, after: &str) -> Result<Vec<String>> {
+    let master = cfg.master("xpush")?;
+    let spool = push_dir(cfg);
+    super::make_dir(&spool, super::owner_of(&master.data))?;
+    let Some(_lock) = PidLock::take(&spool.join("LOCK")) else {
+        return Ok(Vec::new());
+    };
+    if let Ok(rd) = fs::read_dir(&spool) {
+        for e in rd.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if let Some(base) = f.strip_suffix(".ok") {
+                if base <= after {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
     let Ok(rd) = fs::read_dir(wal_dir.join("archive_status")) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut ready: Vec<String> = rd
         .flatten()
@@ -132,17 +174,20 @@ fn push_ahead(cfg: &WalConfig, wal_dir: &Path, name: &str, n: usize) -> Vec<Stri
             let base = f.strip_suffix(".ready")?.to_string();
             matches!(WalFile::parse(&base), Some(WalFile::Segment(_))).then_some(base)
         })
-        .filter(|b| b.as_str() > name)
-        .filter(|b| !cfg.completed_wals.join(b).exists())
+        .filter(|b| b.as_str() > after)
+        .filter(|b| !spool.join(format!("{b}.ok")).exists())
         .collect();
     ready.sort();
-    ready.truncate(n);
+    ready.truncate(master.archive_async);
     let done = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for b in &ready {
             let done = &done;
+            let spool = &spool;
             s.spawn(move || {
-                if archive_one(cfg, &wal_dir.join(b), b).is_ok() {
+                if archive_one(cfg, &wal_dir.join(b), b).is_ok()
+                    && fs::write(spool.join(format!("{b}.ok")), b"").is_ok()
+                {
                     done.lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push(b.clone());
@@ -152,7 +197,7 @@ fn push_ahead(cfg: &WalConfig, wal_dir: &Path, name: &str, n: usize) -> Vec<Stri
     });
     let mut v = done.into_inner().unwrap_or_else(|p| p.into_inner());
     v.sort();
-    v
+    Ok(v)
 }
 
 /// `periodic`: run `periodic_command` when `command_interval` has passed
@@ -226,7 +271,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         return Ok(r);
     }
     if src.exists() {
-        store::extract_to(&src, dst, 0o600).with_context(|| {
+        store::extract_to(&src, dst, 0o600, false).with_context(|| {
             format!("restoring {name}: the archived copy failed its check and was not used")
         })?;
         let _ = fs::write(dir.join(PROGRESS), name);
@@ -241,7 +286,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         // Boot: the partial segment `sync` copied, if any.
         let partial = cfg.partial_wals.join(name);
         if partial.exists() {
-            store::extract_to(&partial, dst, 0o600)
+            store::extract_to(&partial, dst, 0o600, false)
                 .with_context(|| format!("restoring partial {name}"))?;
             return Ok(Restored::Found { from: partial });
         }
@@ -342,7 +387,9 @@ pub fn xprefetch(cfg: &WalConfig, after: &str) -> Result<Vec<String>> {
             let dir = &dir;
             sc.spawn(move || {
                 for n in chunk {
-                    if store::extract_to(&cfg.completed_wals.join(n), &dir.join(n), 0o600).is_ok() {
+                    if store::extract_to(&cfg.completed_wals.join(n), &dir.join(n), 0o600, false)
+                        .is_ok()
+                    {
                         got.lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .push(n.clone());

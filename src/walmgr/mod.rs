@@ -419,3 +419,18 @@ pub fn make_dir(dir: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A copy of this binary in `dir` that the server's user can run (its
+/// archive_command and restore_command run as that user, who may not
+/// reach the binary where it was built or installed).
+pub fn exe_for_server(dir: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    let exe = dir.join("skydeck");
+    std::fs::copy(std::env::current_exe()?, &exe)
+        .with_context(|| format!("copying skydeck to {}", exe.display()))?;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
+    Ok(exe)
+}

@@ -421,7 +421,7 @@ fn extract_set(set: &BackupSet, dst: &Path, threads: usize) -> Result<(usize, u6
                 let Some(f) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
                     return;
                 };
-                let r = store::extract_to(&set.stored_path(&f.path), &dst.join(&f.path), 0o600)
+                let r = store::extract_to(&set.stored_path(&f.path), &dst.join(&f.path), 0o600, true)
                     .map_err(anyhow::Error::new)
                     .and_then(|h| {
                         if h.sha256_hex() != f.sha256 {

@@ -246,7 +246,7 @@ pub fn render(v: &WalView) -> String {
                 if v.paused { ", PAUSED" } else { "" }
             ));
             s.push_str(&format!(
-                "  received/replayed {} / {}\n",
+                "  received/replay  {} / {}\n",
                 o(&v.receive_lsn),
                 o(&v.replay_lsn)
             ));

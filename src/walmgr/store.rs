@@ -369,6 +369,26 @@ fn write_temp(src: &mut dyn Read, tmp: &Path, codec: Codec) -> Result<(Header, u
     Ok((header, stored))
 }
 
+/// SHA-256 and length of a plain file, read in chunks.
+pub fn hash_file(path: &Path) -> Result<([u8; 32], u64), StoreError> {
+    let f = File::open(path).map_err(ioe(path, "opening"))?;
+    let mut r = BufReader::with_capacity(CHUNK, f);
+    let mut h = Sha256::new();
+    let mut len = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ioe(path, "reading")(e)),
+        };
+        h.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((h.finalize().into(), len))
+}
+
 /// The header of a stored file.
 pub fn read_header(path: &Path) -> Result<Header, StoreError> {
     let mut f = File::open(path).map_err(ioe(path, "opening"))?;
@@ -447,8 +467,11 @@ pub fn extract(path: &Path, out: &mut dyn Write) -> Result<Header, StoreError> {
 }
 
 /// Extract the stored file `path` to `dst` atomically (temporary file,
-/// fsync, rename): `dst` appears only with verified content.
-pub fn extract_to(path: &Path, dst: &Path, mode: u32) -> Result<Header, StoreError> {
+/// rename; with `durable`, fsynced before the rename): `dst` appears only
+/// with verified content. A WAL file handed to the server's
+/// restore_command need not be durable (the server fetches it again after
+/// a crash); restored data files are.
+pub fn extract_to(path: &Path, dst: &Path, mode: u32, durable: bool) -> Result<Header, StoreError> {
     let tmp = temp_path(dst);
     let r = (|| {
         let file = OpenOptions::new()
@@ -462,7 +485,9 @@ pub fn extract_to(path: &Path, dst: &Path, mode: u32) -> Result<Header, StoreErr
         let file = w
             .into_inner()
             .map_err(|e| ioe(&tmp, "writing")(e.into_error()))?;
-        file.sync_all().map_err(ioe(&tmp, "syncing"))?;
+        if durable {
+            file.sync_all().map_err(ioe(&tmp, "syncing"))?;
+        }
         fs::rename(&tmp, dst).map_err(ioe(dst, "renaming into place"))?;
         Ok(h)
     })();
@@ -574,7 +599,7 @@ mod tests {
                 "{codec:?}: {err}"
             );
             let out = d.join(format!("out-{}", codec.name()));
-            assert!(extract_to(&dst, &out, 0o600).is_err());
+            assert!(extract_to(&dst, &out, 0o600, true).is_err());
             assert!(!out.exists());
             // Truncated.
             fs::write(&dst, &raw[..raw.len() / 3]).unwrap();
