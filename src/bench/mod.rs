@@ -8,6 +8,7 @@ mod pgq;
 mod proc;
 mod report;
 mod ticker;
+mod walmgr;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -32,6 +33,10 @@ pub enum BenchCommand {
     /// Londiste: initial copy (pgbench scale 20) against a COPY pipe and
     /// native logical replication, steady-state lag, backlog drain.
     Londiste(londiste::LondisteBenchArgs),
+    /// walmgr: archive and restore throughput (none, lz4, zstd, pushed
+    /// ahead, prefetched) against cp, and a base backup against
+    /// pg_basebackup.
+    Walmgr(walmgr::WalmgrBenchArgs),
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
@@ -40,6 +45,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         BenchCommand::Ticker(a) => ticker::run(a).await,
         BenchCommand::Cascade(a) => cascade::run(a).await,
         BenchCommand::Londiste(a) => londiste::run(a).await,
+        BenchCommand::Walmgr(a) => walmgr::run(a).await,
     }
 }
 
