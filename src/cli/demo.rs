@@ -5,8 +5,10 @@
 //! and a cascaded queue `orders` over three databases (root `main`,
 //! branch `replica`, leaf `report`) on which Londiste replicates a
 //! pgbench-like schema (copied live when the demo starts) under a writer
-//! that follows the root through a switchover; then opens the console on
-//! it. `--headless --seconds N` runs the same
+//! that follows the root through a switchover; and a WAL-shipping standby
+//! of the cluster (walmgr: archive through skydeck, a base backup, a
+//! standby restored from it that streams and falls back to the archive);
+//! then opens the console on it. `--headless --seconds N` runs the same
 //! without the console and prints a summary. Everything it starts is
 //! stopped and removed on exit.
 
@@ -382,6 +384,8 @@ impl Job for DemoConsumer {
 /// What the demo set up, for the summary and the console.
 pub struct Demo {
     pub cluster: LocalCluster,
+    /// The walmgr standby of `cluster` (None when it could not be built).
+    pub standby: Option<LocalCluster>,
     pub supervisor: Arc<Supervisor>,
     pub connstr: String,
     writes: Arc<AtomicU64>,
@@ -390,9 +394,13 @@ pub struct Demo {
 
 /// Start the cluster, the schema and the jobs.
 pub async fn start(rate: f64) -> Result<Demo> {
-    let cluster = tokio::task::spawn_blocking(|| LocalCluster::builder("demo").start())
-        .await
-        .context("starting the demo cluster")??;
+    let cluster = tokio::task::spawn_blocking(|| {
+        LocalCluster::builder("demo")
+            .setting("archive_mode", "on")
+            .start()
+    })
+    .await
+    .context("starting the demo cluster")??;
     let admin = cluster
         .connect("postgres")
         .await
@@ -464,6 +472,13 @@ pub async fn start(rate: f64) -> Result<Demo> {
         rate: (rate / 4.0).max(1.0),
         writes: Arc::new(AtomicU64::new(0)),
     }));
+    let standby = match wal_standby(&cluster, &supervisor).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("demo: no WAL standby: {e:#}");
+            None
+        }
+    };
     let mut consumed = Vec::new();
     for (queue, name, delay) in [
         ("accounts", "replica", Duration::ZERO),
@@ -483,11 +498,88 @@ pub async fn start(rate: f64) -> Result<Demo> {
     }
     Ok(Demo {
         cluster,
+        standby,
         supervisor,
         connstr,
         writes,
         consumed,
     })
+}
+
+/// walmgr on the demo cluster: archiving through skydeck into an archive
+/// beside it, a base backup, and a standby restored from it that streams
+/// from the cluster (and falls back to the archive). Both jobs are hosted.
+async fn wal_standby(cluster: &LocalCluster, sup: &Arc<Supervisor>) -> Result<LocalCluster> {
+    use std::os::unix::fs::PermissionsExt;
+    // The server runs archive_command and restore_command as its own user:
+    // they get a copy of this binary and job files they can read.
+    let dir = cluster.socket_dir().join("walmgr");
+    let exe = crate::walmgr::exe_for_server(&dir)?;
+    let owner = crate::walmgr::owner_of(&cluster.data_dir());
+    let standby = tokio::task::spawn_blocking(|| {
+        LocalCluster::builder("demo-standby")
+            .setting("hot_standby", "on")
+            .unstarted()
+    })
+    .await??;
+    let job = |name: &str, body: String| -> Result<std::path::PathBuf> {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "[walmgr]\njob_name = {}\n{body}",
+                name.trim_end_matches(".ini")
+            ),
+        )?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+        crate::walmgr::give_to(&p, owner)?;
+        Ok(p)
+    };
+    let archive = dir.join("archive");
+    let master = job(
+        "wal_master.ini",
+        format!(
+            "master_data = {}\nmaster_db = {}\nwalmgr_data = {}\nkeep_backups = 2\nloop_delay = 5\n",
+            cluster.data_dir().display(),
+            cluster.connstr("postgres"),
+            archive.display()
+        ),
+    )?;
+    let standby_job = job(
+        "wal_standby.ini",
+        format!(
+            "slave_data = {}\nslave_db = {}\nprimary_conninfo = {}\nwalmgr_data = {}\nloop_delay = 5\n",
+            standby.data_dir().display(),
+            standby.connstr("postgres"),
+            cluster.connstr("postgres"),
+            archive.display()
+        ),
+    )?;
+    let run = |job: &std::path::Path, cmd: &str| -> Result<()> {
+        let out = std::process::Command::new(&exe)
+            .arg("walmgr")
+            .arg(job)
+            .arg(cmd)
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "walmgr {cmd}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    };
+    run(&master, "setup")?;
+    run(&master, "backup")?;
+    run(&standby_job, "restore")?;
+    let mut standby = standby;
+    let standby =
+        tokio::task::spawn_blocking(move || standby.start_existing().map(|_| standby)).await??;
+    for j in [&master, &standby_job] {
+        let file = crate::config::JobFile::load(j)?;
+        sup.add(crate::daemon::run::job_for(&file)?);
+    }
+    Ok(standby)
 }
 
 /// The cascade of the demo: `main` (root, in the demo database) → `replica`
@@ -632,6 +724,20 @@ pub async fn summary(demo: &Demo) -> String {
             out.push_str(&t.render());
             out.push('\n');
         }
+    }
+    if let Some(sb) = &demo.standby {
+        out.push_str(&format!(
+            "WAL standby of {}: cluster {} on port {}\n",
+            demo.cluster.name(),
+            sb.name(),
+            sb.port()
+        ));
+        for cfg in crate::daemon::wal::wal_jobs(&demo.supervisor) {
+            out.push_str(&crate::walmgr::status::render(
+                &crate::walmgr::status::collect(&cfg).await,
+            ));
+        }
+        out.push('\n');
     }
     let mut t = Table::new(["worker", "kind", "state", "restarts", "counters"]);
     for s in demo.supervisor.statuses() {
