@@ -305,3 +305,36 @@ fn bench_londiste_smallest_run_reports_figures() {
     }
     assert_eq!(v["data_equal"], true, "{v}");
 }
+
+#[test]
+fn bench_walmgr_smallest_run_reports_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .args([
+            "bench",
+            "walmgr",
+            "--scale",
+            "5",
+            "--segments",
+            "4",
+            "--json",
+        ])
+        .output()
+        .expect("run skydeck bench walmgr");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench walmgr failed:\n{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["segments"], 4, "{v}");
+    let archive = v["archive"].as_array().unwrap();
+    assert_eq!(archive.len(), 5, "cp and four skydeck variants: {v}");
+    assert_eq!(archive[0]["name"], "cp");
+    for x in archive.iter().chain(v["restore"].as_array().unwrap()) {
+        assert!(x["mb_per_sec"].as_f64().unwrap() > 0.0, "{x}");
+    }
+    // zstd and lz4 store less than the WAL itself.
+    for x in &archive[2..4] {
+        assert!(x["stored_ratio"].as_f64().unwrap() < 1.0, "{x}");
+    }
+    for k in ["backup_skydeck_s", "backup_pg_basebackup_s"] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+}
