@@ -222,7 +222,7 @@ pub fn render(v: &WalView) -> String {
                 d(v.last_archived_age)
             ));
             s.push_str(&format!(
-                "  archiver         {} archived, {} failed{}, backlog {}\n",
+                "  archiver         {} archived, {} failures{}, backlog {}\n",
                 v.archived_count,
                 v.failed_count,
                 match &v.last_failed {
