@@ -95,7 +95,7 @@ fn console_in_a_real_terminal() {
     let t = Tmux::start(&format!("{bin} demo"));
 
     // Overview: the demo database is up and its workers run.
-    let s = t.wait_for("10 workers", Duration::from_secs(60));
+    let s = t.wait_for("12 workers", Duration::from_secs(60));
     assert!(s.contains("Overview") && s.contains("Workers"), "{s}");
     t.wait_for("ticker", Duration::from_secs(30));
 
@@ -120,7 +120,8 @@ fn console_in_a_real_terminal() {
     t.keys(&["3"]);
     let s = t.wait_for("Restarts", Duration::from_secs(30));
     assert!(s.contains("producer") && s.contains("load"), "{s}");
-    t.keys(&["4"]);
+    // The log has grown past one screen by now: filter it.
+    t.keys(&["4", "/", "pgq version", "Enter"]);
     t.wait_for("pgq version ok", Duration::from_secs(30));
 
     // Nodes: the cascade main → replica → report, then a switchover to
@@ -136,11 +137,25 @@ fn console_in_a_real_terminal() {
     let s = t.wait_for("pgbench_history", Duration::from_secs(30));
     assert!(s.contains("pgbench_accounts") && s.contains("ok"), "{s}");
 
+    // WAL: the demo's master and its standby, streaming; pause it and
+    // continue (each confirmed).
+    t.keys(&["7"]);
+    let s = t.wait_for("streaming", Duration::from_secs(30));
+    assert!(s.contains("wal_master") && s.contains("wal_standby"), "{s}");
+    t.keys(&["j", "p"]);
+    t.wait_for("Pause replay?", Duration::from_secs(30));
+    t.keys(&["y"]);
+    t.wait_for("PAUSED", Duration::from_secs(30));
+    t.keys(&["c"]);
+    t.wait_for("Continue replay?", Duration::from_secs(30));
+    t.keys(&["y"]);
+    t.wait_for("✓ continue WAL replay", Duration::from_secs(30));
+
     // Quit: asks, names the workers it will stop; then everything goes.
     t.keys(&["q"]);
     let s = t.wait_for("quit", Duration::from_secs(30));
     assert!(
-        s.contains("10"),
+        s.contains("12"),
         "the quit prompt names the hosted workers: {s}"
     );
     t.keys(&["y"]);
