@@ -688,10 +688,25 @@ fn job_files_are_checked() {
     );
     let remote = ws.job(
         "remote.ini",
-        "master_data = /x\ncompleted_wals = standby1:/var/lib/wal\nwalmgr_data = /y\n",
+        "master_data = /x\nwalmgr_data = standby1:/var/lib/wal\n",
     );
     let err = String::from_utf8_lossy(&walmgr(&remote, &["status"]).stderr).into_owned();
-    assert!(err.contains("remote archive hosts"), "{err}");
+    assert!(
+        err.contains("slave_config"),
+        "a remote archive needs the far job file: {err}"
+    );
+    let split = ws.job(
+        "split.ini",
+        "master_data = /x\nwalmgr_data = a:/w\nfull_backup = b:/w/b\nslave_config = /s.ini\n",
+    );
+    let err = String::from_utf8_lossy(&walmgr(&split, &["status"]).stderr).into_owned();
+    assert!(err.contains("the archive is on one host"), "{err}");
+    let far_standby = ws.job("farsb.ini", "slave_data = /x\nwalmgr_data = a:/w\n");
+    let err = String::from_utf8_lossy(&walmgr(&far_standby, &["status"]).stderr).into_owned();
+    assert!(
+        err.contains("a standby's archive directories are local"),
+        "{err}"
+    );
     let neither = ws.job("neither.ini", "walmgr_data = /y\n");
     let err = String::from_utf8_lossy(&walmgr(&neither, &["status"]).stderr).into_owned();
     assert!(
@@ -986,4 +1001,122 @@ fn archive_push_ahead_and_restore_prefetch() {
     assert!(!pre.join(&segs[1]).exists(), "taken from the spool");
     let out = walmgr(&sj, &["xrestore", &segs[3], dst.to_str().unwrap()]);
     assert!(!out.status.success(), "the damaged segment fails loudly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_archive_over_ssh() {
+    let ws = Workspace::new("remote");
+    // ssh to the archive host, played by this machine: the host argument
+    // is dropped, the command runs here.
+    let ssh = ws.path("fake-ssh");
+    fs::write(&ssh, "#!/bin/sh\nshift\nexec /bin/sh -c \"$*\"\n").unwrap();
+    fs::set_permissions(&ssh, fs::Permissions::from_mode(0o755)).unwrap();
+    let m = master();
+    // The archive host's own job file and directories (owned by the
+    // server's user, who runs archive_command and so xreceive).
+    let host = ws.path("archhost");
+    fs::create_dir_all(host.join("standby-data")).unwrap();
+    if let Some((uid, gid)) = skydeck::walmgr::owner_of(&m.data_dir()) {
+        std::os::unix::fs::chown(&host, Some(uid), Some(gid)).unwrap();
+    }
+    let far = ws.job(
+        "far.ini",
+        &format!(
+            "slave_data = {}\nwalmgr_data = {}\nkeep_backups = 1\n",
+            host.join("standby-data").display(),
+            host.join("wal").display()
+        ),
+    );
+    let mj = ws.job(
+        "master.ini",
+        &format!(
+            "master_data = {}\nmaster_db = {}\nslave = archhost\nwalmgr_data = archhost:{}\n\
+             slave_config = {}\nssh_command = {}\nremote_skydeck = {}\nspool_dir = {}\n",
+            m.data_dir().display(),
+            m.connstr("postgres"),
+            host.join("wal").display(),
+            far.display(),
+            ssh.display(),
+            skydeck().display(),
+            ws.path("spool").display()
+        ),
+    );
+    let out = ok(&mj, &["setup"]);
+    assert!(out.contains("archhost: created"), "{out}");
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    insert(&mc, 1, 500).await;
+    let seg = switch_and_archive(&mc).await;
+    let complete = host.join("wal/logs.complete");
+    assert!(
+        complete.join(&seg).exists(),
+        "{seg} reached the archive host"
+    );
+    let set = ok(&mj, &["backup"]).trim().to_string();
+    assert!(host
+        .join("wal/data.master")
+        .join(&set)
+        .join("backup.json")
+        .exists());
+    assert!(
+        ok(&mj, &["listbackups"]).contains(&set),
+        "listed by the archive host"
+    );
+    let st: serde_json::Value = serde_json::from_str(&ok(&mj, &["status", "--json"])).unwrap();
+    assert!(
+        st["archive_dir"].as_str().unwrap().starts_with("archhost:"),
+        "{st}"
+    );
+    assert_eq!(st["backups"].as_array().unwrap().len(), 1, "{st}");
+    assert!(st["archive_segments"].as_u64().unwrap() > 0, "{st}");
+    // The same rules over the wire: other content under an archived name
+    // is refused.
+    // (The archive host's retention, keep_backups = 1, has removed what
+    // came before the backup: use a segment it keeps.)
+    assert!(!complete.join(&seg).exists(), "purged after the backup");
+    let kept = fs::read_dir(&complete)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.len() == 24)
+        .unwrap();
+    let other = ws.path("other");
+    fs::write(&other, segment_bytes(7)).unwrap();
+    let out = walmgr(&mj, &["xarchive", other.to_str().unwrap(), &kept]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("different content"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // sync sends the partial segment there.
+    insert(&mc, 501, 600).await;
+    let out = ok(&mj, &["sync"]);
+    assert!(out.contains("bytes copied"), "{out}");
+    assert!(fs::read_dir(host.join("wal/logs.partial")).unwrap().count() > 0);
+    // A standby on the archive host restores from it and follows.
+    let mut sb = standby_cluster("walremote");
+    let sj = ws.job(
+        "sb.ini",
+        &format!(
+            "slave_data = {}\nslave_db = {}\nwalmgr_data = {}\n",
+            sb.data_dir().display(),
+            sb.connstr("postgres"),
+            host.join("wal").display()
+        ),
+    );
+    ok(&sj, &["restore", &set]);
+    sb.start_existing().unwrap();
+    let c = sb.connect("postgres").await.unwrap();
+    insert(&mc, 601, 700).await;
+    switch_and_archive(&mc).await;
+    wait_count(&c, 700, "the standby follows the remote archive").await;
+    // A second backup: the archive host's retention keeps one.
+    let set2 = ok(&mj, &["backup"]).trim().to_string();
+    let list = ok(&mj, &["listbackups"]);
+    assert!(list.contains(&set2) && !list.contains(&set), "{list}");
+    let v = ok(&mj, &["verify"]);
+    assert!(v.contains("all good"), "{v}");
 }

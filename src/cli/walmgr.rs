@@ -67,6 +67,13 @@ pub enum WalmgrCommand {
     /// xarchive with archive_async).
     #[command(hide = true)]
     Xpush { wal_dir: PathBuf, segment: String },
+    /// On an archive host: a stored WAL file (`wal`) or partial segment
+    /// (`partial`) on stdin, sent by a master with a remote archive.
+    #[command(hide = true)]
+    Xreceive { kind: String, name: String },
+    /// On an archive host: a base backup set streamed by a master.
+    #[command(hide = true, name = "xreceive-backup")]
+    XreceiveBackup { name: String },
     /// Fetch the segments after SEGMENT into the spool (run by xrestore).
     #[command(hide = true)]
     Xprefetch { segment: String },
@@ -155,6 +162,37 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
     }
     let cfg = WalConfig::load(&a.job)?;
     let dry = a.not_really;
+    // With the archive on another host, what reads it runs there.
+    if let Some(r) = &cfg.remote {
+        let mut args: Vec<&str> = match &a.cmd {
+            WalmgrCommand::Listbackups => vec!["listbackups"],
+            WalmgrCommand::Verify => vec!["verify"],
+            WalmgrCommand::Cleanup => vec!["cleanup"],
+            WalmgrCommand::Restore { .. } => bail!(
+                "the archive is on {}: run restore there, with its job file {}",
+                r.host,
+                r.slave_config
+            ),
+            _ => Vec::new(),
+        };
+        if !args.is_empty() {
+            if a.json {
+                args.push("--json");
+            }
+            if dry {
+                args.push("-n");
+            }
+            let out = crate::walmgr::remote::command(r, &args)
+                .stdin(std::process::Stdio::null())
+                .output()?;
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            if !out.status.success() {
+                std::process::exit(out.status.code().unwrap_or(1));
+            }
+            return Ok(());
+        }
+    }
     let print = |lines: Vec<String>| {
         for l in lines {
             println!("{l}");
@@ -265,6 +303,16 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
         },
         WalmgrCommand::Xpush { wal_dir, segment } => {
             archive::xpush(&cfg, &wal_dir, &segment)?;
+        }
+        WalmgrCommand::Xreceive { kind, name } => {
+            crate::walmgr::remote::receive(
+                &cfg,
+                crate::walmgr::remote::Kind::parse(&kind)?,
+                &name,
+            )?;
+        }
+        WalmgrCommand::XreceiveBackup { name } => {
+            crate::walmgr::remote::receive_set(&cfg, &name)?;
         }
         WalmgrCommand::Xprefetch { segment } => {
             archive::xprefetch(&cfg, &segment)?;

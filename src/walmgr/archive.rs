@@ -55,7 +55,7 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
     checked_name(name)?;
     run_periodic(cfg, &master.data);
     let dir = &cfg.completed_wals;
-    if !dir.is_dir() {
+    if cfg.remote.is_none() && !dir.is_dir() {
         bail!(
             "the archive directory {} does not exist: run `skydeck walmgr {} setup` first",
             dir.display(),
@@ -63,7 +63,7 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
         );
     }
     let marker = push_dir(cfg).join(format!("{name}.ok"));
-    if marker.exists() && dir.join(name).exists() {
+    if marker.exists() && (cfg.remote.is_some() || dir.join(name).exists()) {
         let _ = fs::remove_file(&marker);
         if master.archive_async > 0 {
             spawn_push(cfg, src, name);
@@ -73,7 +73,9 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
             outcome: None,
         });
     }
-    store::sweep_temp(dir);
+    if cfg.remote.is_none() {
+        store::sweep_temp(dir);
+    }
     let outcome = archive_one(cfg, src, name)?;
     if master.archive_async > 0 {
         spawn_push(cfg, src, name);
@@ -85,6 +87,11 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
 }
 
 fn archive_one(cfg: &WalConfig, src: &Path, name: &str) -> Result<Stored> {
+    if let Some(r) = &cfg.remote {
+        let mut f = fs::File::open(src).with_context(|| format!("opening {}", src.display()))?;
+        return super::remote::push(cfg, r, super::remote::Kind::Wal, &mut f, name)
+            .with_context(|| format!("archiving {name} to {}", r.host));
+    }
     let dst = cfg.completed_wals.join(name);
     // Already there (a retry): compare checksums without compressing again.
     if dst.exists() {

@@ -280,9 +280,14 @@ pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet> {
     let master = cfg.master("backup")?;
     let owner = super::owner_of(&master.data);
-    super::make_dir(&cfg.full_backup, owner)?;
-    super::make_dir(&cfg.completed_wals, owner)?;
-    let lock_path = cfg.completed_wals.join(BACKUPLOCK);
+    // With a remote archive the set is built in the spool, then sent.
+    let (sets_dir, lock_dir) = match &cfg.remote {
+        Some(_) => (cfg.spool_dir.join("backup"), cfg.spool_dir.clone()),
+        None => (cfg.full_backup.clone(), cfg.completed_wals.clone()),
+    };
+    super::make_dir(&sets_dir, owner)?;
+    super::make_dir(&lock_dir, owner)?;
+    let lock_path = lock_dir.join(BACKUPLOCK);
     let _lock = PidLock::take(&lock_path).ok_or_else(|| {
         anyhow!(
             "another backup is running (pid {} holds {}); wait for it, or remove the file if that process is not a backup",
@@ -325,7 +330,7 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
         );
     }
     let started = SystemTime::now();
-    let name = set_name(&cfg.full_backup, started);
+    let name = set_name(&sets_dir, started);
     let label = format!("skydeck walmgr {name}");
     let (start_lsn,): (String,) = {
         let sql = if version >= 150000 {
@@ -340,7 +345,7 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
         (r.get(0),)
     };
     progress(&format!("backup {name}: started at {start_lsn}"));
-    let tmp_dir = cfg.full_backup.join(format!(".inprogress-{name}"));
+    let tmp_dir = sets_dir.join(format!(".inprogress-{name}"));
     let copied = {
         let data = master.data.clone();
         let tmp = tmp_dir.clone();
@@ -430,10 +435,17 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
     };
     let json = serde_json::to_vec_pretty(&manifest)?;
     write_synced(&tmp_dir.join(MANIFEST), &json)?;
-    let final_dir = cfg.full_backup.join(&name);
+    let mut final_dir = sets_dir.join(&name);
     fs::rename(&tmp_dir, &final_dir)
         .with_context(|| format!("renaming {} into place", tmp_dir.display()))?;
-    store::fsync_dir(&cfg.full_backup).ok();
+    store::fsync_dir(&sets_dir).ok();
+    if let Some(r) = &cfg.remote {
+        progress(&format!("backup {name}: sending it to {}", r.host));
+        let sent = super::remote::send_set(r, &final_dir, &name);
+        let _ = fs::remove_dir_all(&final_dir);
+        sent?;
+        final_dir = cfg.full_backup.join(&name);
+    }
     progress(&format!(
         "backup {name}: done, {} of data in {} files, {} stored, WAL from {}",
         skydeck_ui::fmt::bytes(manifest.data_bytes),
@@ -551,11 +563,13 @@ pub struct Retention {
     /// The oldest WAL segment still needed.
     pub oldest_wal: Option<String>,
     pub purged_wal: usize,
+    /// What the archive host said (remote archives).
+    pub notes: Vec<String>,
 }
 
 impl Retention {
     pub fn describe(&self) -> Vec<String> {
-        let mut v = Vec::new();
+        let mut v = self.notes.clone();
         if !self.removed.is_empty() {
             v.push(format!(
                 "retention ({}): removed backup{} {}",
@@ -637,6 +651,19 @@ fn kept(cfg: &WalConfig, sets: &[BackupSet], now: SystemTime) -> Vec<bool> {
 /// Without a rule (no `keep_backups`, no `retention_window`) nothing is
 /// removed.
 pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
+    if let Some(r) = &cfg.remote {
+        // The archive host applies its own job file's rule.
+        let mut args = vec!["xrotate"];
+        if dry_run {
+            args.push("-n");
+        }
+        let out = super::remote::run(r, &args)?;
+        return Ok(Retention {
+            rule: format!("as {} on {} says", r.slave_config, r.host),
+            notes: out.lines().map(str::to_string).collect(),
+            ..Default::default()
+        });
+    }
     let sets = list_sets(cfg)?;
     let keep = kept(cfg, &sets, SystemTime::now());
     let mut r = Retention {

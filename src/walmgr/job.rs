@@ -51,8 +51,10 @@ impl Job for WalmgrJob {
             let cfg = &self.cfg;
             let period = cfg.loop_delay.max(Duration::from_millis(200));
             loop {
-                store::sweep_temp(&cfg.completed_wals);
-                store::sweep_temp(&cfg.partial_wals);
+                if cfg.remote.is_none() {
+                    store::sweep_temp(&cfg.completed_wals);
+                    store::sweep_temp(&cfg.partial_wals);
+                }
                 let mut synced = None;
                 if let Some(m) = &cfg.master {
                     super::archive::run_periodic(cfg, &m.data);

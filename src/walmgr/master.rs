@@ -33,7 +33,12 @@ pub fn make_dirs(cfg: &WalConfig) -> Result<Vec<String>> {
         Role::Standby => data.parent().and_then(super::owner_of),
     };
     let mut lines = Vec::new();
-    for d in [&cfg.completed_wals, &cfg.partial_wals, &cfg.full_backup] {
+    for d in [
+        &cfg.completed_wals,
+        &cfg.partial_wals,
+        &cfg.full_backup,
+        &cfg.spool_dir,
+    ] {
         if !d.is_dir() {
             super::make_dir(d, owner)?;
             lines.push(format!("created {}", d.display()));
@@ -59,7 +64,23 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
         };
     }
     let m = cfg.master("setup")?;
-    let mut lines = if dry_run { Vec::new() } else { make_dirs(cfg)? };
+    let mut lines = match (&cfg.remote, dry_run) {
+        (_, true) => Vec::new(),
+        (None, false) => make_dirs(cfg)?,
+        // The archive host creates its directories.
+        (Some(r), false) => {
+            // The archive host creates its directories; the spool is here.
+            let mut l: Vec<String> = super::remote::run(r, &["setup"])?
+                .lines()
+                .map(|l| format!("{}: {l}", r.host))
+                .collect();
+            if !cfg.spool_dir.is_dir() {
+                super::make_dir(&cfg.spool_dir, super::owner_of(&m.data))?;
+                l.push(format!("created {}", cfg.spool_dir.display()));
+            }
+            l
+        }
+    };
     let c = crate::db::connect(m.db.expose())
         .await
         .with_context(|| format!("connecting to the master ({})", m.db))?;
@@ -184,18 +205,26 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
     let Some(seg) = Segment::parse(&name) else {
         bail!("unexpected WAL file name {name:?}");
     };
-    if !cfg.partial_wals.is_dir() {
-        super::make_dir(&cfg.partial_wals, super::owner_of(&m.data))?;
-    }
-    // Older partial copies are superseded by archived segments.
-    archive::purge_before(&cfg.partial_wals, seg, false)?;
-    if offset == 0 || cfg.completed_wals.join(&name).exists() {
+    if offset == 0 {
         return Ok(None);
     }
     let path = m.data.join("pg_wal").join(&name);
     let f = fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     use std::io::Read;
     let mut part = f.take(offset as u64);
+    if let Some(r) = &cfg.remote {
+        // The archive host drops older partial copies itself.
+        super::remote::push(cfg, r, super::remote::Kind::Partial, &mut part, &name)?;
+        return Ok(Some((name, offset as u64)));
+    }
+    if !cfg.partial_wals.is_dir() {
+        super::make_dir(&cfg.partial_wals, super::owner_of(&m.data))?;
+    }
+    // Older partial copies are superseded by archived segments.
+    archive::purge_before(&cfg.partial_wals, seg, false)?;
+    if cfg.completed_wals.join(&name).exists() {
+        return Ok(None);
+    }
     store::store(
         &mut part,
         &cfg.partial_wals.join(&name),

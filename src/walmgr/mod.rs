@@ -22,13 +22,16 @@
 //! - [`job`]: the job the daemon and the console host (syncdaemon and
 //!   bookkeeping).
 //!
-//! Remote archive hosts (`host:path` values, the original's ssh/rsync) are
-//! not supported yet: use a local or mounted directory.
+//! - [`remote`]: a master whose archive is on another host (`host:path`
+//!   values, as the original's rsync targets): files travel over ssh to
+//!   `skydeck walmgr SLAVE_CONFIG xreceive` there, which checks and stores
+//!   them with the same rules.
 
 pub mod archive;
 pub mod backup;
 pub mod job;
 pub mod master;
+pub mod remote;
 pub mod restore;
 pub mod status;
 pub mod store;
@@ -75,10 +78,26 @@ pub struct WalConfig {
     pub bindir: Option<PathBuf>,
     /// Threads for storing or restoring a base backup's files.
     pub backup_parallel: usize,
+    /// The master's archive is on another host: the directories above are
+    /// paths there, reached through `ssh HOST skydeck walmgr SLAVE_CONFIG`.
+    pub remote: Option<Remote>,
     /// Master side.
     pub master: Option<MasterConfig>,
     /// Standby side.
     pub standby: Option<StandbyConfig>,
+}
+
+/// Where a master's remote archive is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub host: String,
+    /// The standby's job file on that host (its directories are the
+    /// archive).
+    pub slave_config: String,
+    /// The ssh command (`ssh_command`, default `ssh -T -o BatchMode=yes`).
+    pub ssh: String,
+    /// skydeck on that host (`remote_skydeck`, default `skydeck`).
+    pub skydeck: String,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +162,8 @@ const KNOWN: &[&str] = &[
     "keep_symlinks",
     "hot_standby",
     "archive_async",
+    "ssh_command",
+    "remote_skydeck",
     // standby
     "slave_data",
     "slave_bin",
@@ -183,9 +204,22 @@ impl WalConfig {
         }
         let ini = std::fs::canonicalize(&job.path).unwrap_or_else(|_| job.path.clone());
         let is_master = s.contains("master_data");
-        let walmgr_data = local_path(s, "walmgr_data", None)?;
-        let under = |key: &str, sub: &str| -> Result<PathBuf, ConfigError> {
-            match local_path(s, key, None)? {
+        // The archive directories: local, or (a master's) on a remote host
+        // as the original's `host:path`.
+        let mut hosts: Vec<(String, String)> = Vec::new();
+        let mut dir = |key: &str| -> Result<Option<PathBuf>, ConfigError> {
+            match host_path(s, key)? {
+                None => Ok(None),
+                Some((Some(h), p)) => {
+                    hosts.push((key.to_string(), h));
+                    Ok(Some(p))
+                }
+                Some((None, p)) => Ok(Some(p)),
+            }
+        };
+        let walmgr_data = dir("walmgr_data")?;
+        let mut under = |key: &str, sub: &str| -> Result<PathBuf, ConfigError> {
+            match dir(key)? {
                 Some(p) => Ok(p),
                 None => match &walmgr_data {
                     Some(d) => Ok(d.join(sub)),
@@ -199,11 +233,63 @@ impl WalConfig {
         let completed_wals = under("completed_wals", "logs.complete")?;
         let partial_wals = under("partial_wals", "logs.partial")?;
         let full_backup = under("full_backup", "data.master")?;
+        let remote = match hosts.first() {
+            None => None,
+            Some((key, host)) => {
+                if !is_master {
+                    return Err(s.bad_value(
+                        key,
+                        "a standby's archive directories are local to it; only a master's job file names a remote host",
+                    ));
+                }
+                if let Some((k2, h2)) = hosts.iter().find(|(_, h)| h != host) {
+                    return Err(s.bad_value(
+                        k2,
+                        format!("the archive is on one host: {key} names {host}, {k2} names {h2}"),
+                    ));
+                }
+                // Every directory must be on that host (walmgr_data's
+                // children are).
+                for k in ["completed_wals", "partial_wals", "full_backup"] {
+                    let named = s.get_opt(k)?.is_some_and(|v| !v.trim().is_empty());
+                    if named && !hosts.iter().any(|(hk, _)| hk == k) {
+                        return Err(s.bad_value(
+                            k,
+                            format!("the archive is on {host}: give {k} as {host}:PATH too"),
+                        ));
+                    }
+                    if !named && !hosts.iter().any(|(hk, _)| hk == "walmgr_data") {
+                        return Err(s.bad_value(
+                            k,
+                            format!("the archive is on {host}: give {k} (or walmgr_data) as {host}:PATH"),
+                        ));
+                    }
+                }
+                let slave_config = s
+                    .get_opt("slave_config")?
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| {
+                        s.bad_value(
+                            "slave_config",
+                            format!("the archive is on {host}: name the standby's job file there (slave_config), which walmgr runs over ssh"),
+                        )
+                    })?;
+                Some(Remote {
+                    host: host.clone(),
+                    slave_config: slave_config.trim().to_string(),
+                    ssh: s.get_str("ssh_command", "ssh -T -o BatchMode=yes")?,
+                    skydeck: s.get_str("remote_skydeck", "skydeck")?,
+                })
+            }
+        };
         let spool_dir = match local_path(s, "spool_dir", None)? {
             Some(p) => p,
-            None => match &walmgr_data {
-                Some(d) => d.join("spool"),
-                None => completed_wals
+            None => match (&remote, &walmgr_data) {
+                (Some(_), _) => {
+                    std::env::temp_dir().join(format!("skydeck-walmgr-{}", job.job_name))
+                }
+                (None, Some(d)) => d.join("spool"),
+                (None, None) => completed_wals
                     .parent()
                     .map(|p| p.join("spool"))
                     .unwrap_or_else(|| PathBuf::from("spool")),
@@ -292,6 +378,7 @@ impl WalConfig {
             command_interval: s.get_duration("command_interval", Duration::from_secs(0))?,
             bindir: local_path(s, bin_key, None)?,
             backup_parallel: count("backup_parallel", 2, 1)?,
+            remote,
             master,
             standby,
         })
@@ -339,8 +426,31 @@ impl WalConfig {
     }
 }
 
-/// A local directory value. `host:path` (the original's rsync targets) is
-/// refused unless the host is this machine.
+/// A directory value that may name a host (`host:path`, the original's
+/// rsync targets; `localhost:` means here).
+fn host_path(s: &Section, key: &str) -> Result<Option<(Option<String>, PathBuf)>, ConfigError> {
+    let Some(raw) = s.get_opt(key)? else {
+        return Ok(None);
+    };
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.split_once(':') {
+        Some((host, path)) if !host.contains('/') && !host.is_empty() => {
+            if path.is_empty() || !path.starts_with('/') {
+                return Err(s.bad_value(key, "HOST:PATH needs an absolute PATH"));
+            }
+            let host =
+                (!matches!(host, "localhost" | "127.0.0.1" | "::1")).then(|| host.to_string());
+            Ok(Some((host, PathBuf::from(path))))
+        }
+        _ => Ok(local_path(s, key, None)?.map(|p| (None, p))),
+    }
+}
+
+/// A directory on this machine: `host:path` is refused unless the host is
+/// this machine.
 fn local_path(
     s: &Section,
     key: &str,
@@ -361,8 +471,8 @@ fn local_path(
                 return Err(s.bad_value(
                     key,
                     format!(
-                        "remote archive hosts ({host}:…) are not supported yet; \
-                         mount the directory here and give a local path"
+                        "{key} is a directory on this machine ({host}:… names another host; \
+                         only a master's archive directories may be remote)"
                     ),
                 ));
             }

@@ -240,7 +240,6 @@ pub fn store(
     codec: Codec,
     replace: bool,
 ) -> Result<Stored, StoreError> {
-    let dir = dst.parent().unwrap_or(Path::new("."));
     let tmp = temp_path(dst);
     let result = write_temp(src, &tmp, codec);
     let (header, stored) = match result {
@@ -250,16 +249,31 @@ pub fn store(
             return Err(e);
         }
     };
+    place(&tmp, dst, header, stored, replace)
+}
+
+/// Move a finished temporary file (next to `dst`, holding a stored file
+/// with `header`) into place, with [`store`]'s rules: replaced, or linked
+/// where the name is free, same content accepted, other content refused.
+/// The temporary file is gone afterwards in every case.
+fn place(
+    tmp: &Path,
+    dst: &Path,
+    header: Header,
+    stored: u64,
+    replace: bool,
+) -> Result<Stored, StoreError> {
+    let dir = dst.parent().unwrap_or(Path::new("."));
     let done = if replace {
-        fs::rename(&tmp, dst).map_err(ioe(dst, "renaming into place"))
+        fs::rename(tmp, dst).map_err(ioe(dst, "renaming into place"))
     } else {
-        match fs::hard_link(&tmp, dst) {
+        match fs::hard_link(tmp, dst) {
             Ok(()) => {
-                let _ = fs::remove_file(&tmp);
+                let _ = fs::remove_file(tmp);
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let _ = fs::remove_file(&tmp);
+                let _ = fs::remove_file(tmp);
                 let old = read_header(dst)?;
                 if old.len == header.len && old.sha256 == header.sha256 {
                     let stored = fs::metadata(dst).map(|m| m.len()).unwrap_or(stored);
@@ -278,11 +292,38 @@ pub fn store(
         }
     };
     if let Err(e) = done {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
         return Err(e);
     }
     fsync_dir(dir).map_err(ioe(dir, "syncing the directory"))?;
     Ok(Stored::New { header, stored })
+}
+
+/// Receive an already stored file (header and content, as [`store`] wrote
+/// it — sent by another host) from `src` and put it at `dst` with
+/// [`store`]'s rules, after checking its content against its checksum: a
+/// damaged transfer is refused and leaves nothing behind.
+pub fn receive(src: &mut dyn Read, dst: &Path, replace: bool) -> Result<Stored, StoreError> {
+    let tmp = temp_path(dst);
+    let r = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(ioe(&tmp, "creating"))?;
+        let stored = io::copy(src, &mut f).map_err(ioe(&tmp, "receiving"))?;
+        f.sync_all().map_err(ioe(&tmp, "syncing"))?;
+        let header = verify(&tmp)?;
+        Ok((header, stored))
+    })();
+    match r {
+        Ok((header, stored)) => place(&tmp, dst, header, stored, replace),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 /// Store a file by path (see [`store`]).
