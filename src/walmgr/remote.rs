@@ -42,12 +42,8 @@ fn what(r: &Remote, args: &[&str]) -> String {
     format!("walmgr {} on {}", args.join(" "), r.host)
 }
 
-/// Run a command there; its stdout, or an error with its stderr.
-pub fn run(r: &Remote, args: &[&str]) -> Result<String> {
-    let out = command(r, args)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running ssh for {}", what(r, args)))?;
+/// Its stdout, or an error naming the command with its stderr.
+fn answer(r: &Remote, args: &[&str], out: std::process::Output) -> Result<String> {
     if !out.status.success() {
         bail!(
             "{} failed ({}): {}",
@@ -57,6 +53,15 @@ pub fn run(r: &Remote, args: &[&str]) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Run a command there; its stdout, or an error with its stderr.
+pub fn run(r: &Remote, args: &[&str]) -> Result<String> {
+    let out = command(r, args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running ssh for {}", what(r, args)))?;
+    answer(r, args, out)
 }
 
 /// Run a command there with `feed` writing its stdin.
@@ -81,17 +86,10 @@ fn run_with_input(
     let out = child
         .wait_with_output()
         .with_context(|| format!("waiting for {}", what(r, args)))?;
-    if !out.status.success() {
-        bail!(
-            "{} failed ({}): {}",
-            what(r, args),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    let text = answer(r, args, out)?;
     // The far side succeeded only if it read everything we sent.
     fed.with_context(|| format!("sending to {}", what(r, args)))?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(text)
 }
 
 /// Which archive directory a file goes to.

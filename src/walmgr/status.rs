@@ -36,30 +36,40 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
         ..Default::default()
     };
     let mut errors = Vec::new();
-    if let Some(r) = &cfg.remote {
-        v.archive_dir = format!("{}:{}", r.host, cfg.completed_wals.display());
-        // The archive host reads its directories.
-        match super::remote::run(r, &["status", "--json"]) {
-            Ok(out) => match serde_json::from_str::<WalView>(&out) {
-                Ok(far) => {
-                    v.archive_segments = far.archive_segments;
-                    v.archive_bytes = far.archive_bytes;
-                    v.backups = far.backups;
-                    v.retention = far.retention;
-                }
-                Err(e) => errors.push(format!("{}: status: {e}", r.host)),
-            },
-            Err(e) => errors.push(format!("{e:#}")),
+    match &cfg.remote {
+        Some(r) => {
+            v.archive_dir = format!("{}:{}", r.host, cfg.completed_wals.display());
+            remote_archive(r, &mut v, &mut errors);
         }
-        match cfg.role {
-            Role::Master => master(cfg, &mut v, &mut errors).await,
-            Role::Standby => standby(cfg, &mut v, &mut errors).await,
-        }
-        if !errors.is_empty() {
-            v.error = Some(errors.join("\n"));
-        }
-        return v;
+        None => local_archive(cfg, &mut v, &mut errors),
     }
+    match cfg.role {
+        Role::Master => master(cfg, &mut v, &mut errors).await,
+        Role::Standby => standby(cfg, &mut v, &mut errors).await,
+    }
+    if !errors.is_empty() {
+        v.error = Some(errors.join("\n"));
+    }
+    v
+}
+
+/// The archive and its backups, as the archive host sees them.
+fn remote_archive(r: &super::Remote, v: &mut WalView, errors: &mut Vec<String>) {
+    match super::remote::run(r, &["status", "--json"]) {
+        Ok(out) => match serde_json::from_str::<WalView>(&out) {
+            Ok(far) => {
+                v.archive_segments = far.archive_segments;
+                v.archive_bytes = far.archive_bytes;
+                v.backups = far.backups;
+                v.retention = far.retention;
+            }
+            Err(e) => errors.push(format!("{}: status: {e}", r.host)),
+        },
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+}
+
+fn local_archive(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     match archive::list(&cfg.completed_wals) {
         Ok(files) => {
             v.archive_segments = files
@@ -92,14 +102,6 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
         }
         Err(e) => errors.push(format!("{e:#}")),
     }
-    match cfg.role {
-        Role::Master => master(cfg, &mut v, &mut errors).await,
-        Role::Standby => standby(cfg, &mut v, &mut errors).await,
-    }
-    if !errors.is_empty() {
-        v.error = Some(errors.join("\n"));
-    }
-    v
 }
 
 async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
