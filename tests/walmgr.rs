@@ -1120,3 +1120,129 @@ async fn a_remote_archive_over_ssh() {
     let v = ok(&mj, &["verify"]);
     assert!(v.contains("all good"), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_commands() {
+    let ws = Workspace::new("others");
+    let m = master();
+    // (Somewhere the server's user may write: the archive, once set up.)
+    let stamp = ws.path("archive/periodic-ran");
+    let mj = master_job(
+        &ws,
+        &m,
+        &format!(
+            "periodic_command = touch {}\ncommand_interval = 0\n",
+            stamp.display()
+        ),
+    );
+    // Dry runs change nothing.
+    let out = ok(&mj, &["setup", "-n"]);
+    assert!(out.contains("would set archive_command"), "{out}");
+    assert!(!ws.path("archive").exists());
+    ok(&mj, &["setup"]);
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    insert(&mc, 1, 100).await;
+    switch_and_archive(&mc).await;
+    assert!(stamp.exists(), "xarchive runs periodic_command");
+    fs::remove_file(&stamp).unwrap();
+    assert!(ok(&mj, &["periodic"]).contains("ran"));
+    assert!(stamp.exists());
+
+    // The backup lock.
+    ok(&mj, &["xlock", &std::process::id().to_string()]);
+    let out = walmgr(&mj, &["backup"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another backup is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = walmgr(&mj, &["xlock"]);
+    assert!(!out.status.success(), "a held lock is refused");
+    ok(&mj, &["xrelease"]);
+    let set = ok(&mj, &["backup"]).trim().to_string();
+
+    // createslave: pg_basebackup from the master, streaming at once.
+    let mut s = standby_cluster("walcreate");
+    let sj = standby_job(
+        &ws,
+        "created.ini",
+        &s,
+        &format!(
+            "primary_conninfo = {} application_name=created\n",
+            m.connstr("postgres")
+        ),
+    );
+    let out = ok(&sj, &["createslave"]);
+    assert!(out.contains("standby configured"), "{out}");
+    s.start_existing().unwrap();
+    let c = s.connect("postgres").await.unwrap();
+    wait_until(
+        &c,
+        "created standby streams",
+        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
+    )
+    .await;
+    insert(&mc, 101, 150).await;
+    wait_count(&c, 150, "the created standby replays").await;
+
+    // synch-standby: only with a named standby connected.
+    let out = walmgr(&mj, &["synch-standby", "nosuch"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("none of nosuch is connected"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ok(&mj, &["synch-standby", "created"]);
+    let names: String = mc
+        .query_one("show synchronous_standby_names", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(names, "created");
+    insert(&mc, 151, 160).await; // commits: the synchronous standby answers
+    ok(&mj, &["synch-standby", ""]);
+
+    // restore over a stopped standby keeps the old directory; cleanup
+    // removes it.
+    s.stop();
+    let out = ok(&sj, &["restore", &set, "-n"]);
+    assert!(out.contains("would restore"), "{out}");
+    let out = ok(&sj, &["restore", &set]);
+    let kept = PathBuf::from(format!("{}.0", s.data_dir().display()));
+    assert!(out.contains("keeping the old data directory"), "{out}");
+    assert!(kept.join("PG_VERSION").exists());
+    let out = ok(&sj, &["cleanup"]);
+    assert!(out.contains("removing old data directory"), "{out}");
+    assert!(!kept.exists());
+
+    // xpartialsync: bytes at an offset of a zero-filled partial segment.
+    let mut child = Command::new(skydeck())
+        .arg("walmgr")
+        .arg(&mj)
+        .args(["xpartialsync", SEG1, "100", "5"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello").unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut seg = Vec::new();
+    skydeck::walmgr::store::extract(&ws.path("archive/logs.partial").join(SEG1), &mut seg).unwrap();
+    assert_eq!(seg.len(), 16 << 20);
+    assert_eq!(&seg[100..105], b"hello");
+    assert!(seg[..100].iter().all(|b| *b == 0));
+
+    // stop: archiving off (no restart command: archive_command /bin/true).
+    let out = ok(&mj, &["stop"]);
+    assert!(out.contains("archiving stopped"), "{out}");
+    let cmd: String = mc
+        .query_one("show archive_command", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cmd, "/bin/true");
+}

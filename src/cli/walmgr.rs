@@ -1,7 +1,7 @@
 //! `skydeck walmgr JOB.ini COMMAND`: WAL archiving, base backups, standbys
 //! and point-in-time restore (the original walmgr3's commands, for
-//! PostgreSQL 12 and later). `xpartialsync` (the original's remote partial
-//! copy) is not offered: `sync` writes the partial segment directly.
+//! PostgreSQL 12 and later). The original's `--init-master` and
+//! `--init-slave` options are the commands `init-master` and `init-slave`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +67,13 @@ pub enum WalmgrCommand {
     /// xarchive with archive_async).
     #[command(hide = true)]
     Xpush { wal_dir: PathBuf, segment: String },
+    /// The original's remote partial copy: BYTES bytes of stdin written at
+    /// OFFSET into partial_wals/FILE (a 16 MB segment, zero-filled).
+    Xpartialsync {
+        file: String,
+        offset: u64,
+        bytes: u64,
+    },
     /// On an archive host: a stored WAL file (`wal`) or partial segment
     /// (`partial`) on stdin, sent by a master with a remote archive.
     #[command(hide = true)]
@@ -303,6 +310,14 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
         },
         WalmgrCommand::Xpush { wal_dir, segment } => {
             archive::xpush(&cfg, &wal_dir, &segment)?;
+        }
+        WalmgrCommand::Xpartialsync {
+            file,
+            offset,
+            bytes,
+        } => {
+            let mut stdin = std::io::stdin().lock();
+            archive::xpartialsync(&cfg, &file, offset, bytes, &mut stdin)?;
         }
         WalmgrCommand::Xreceive { kind, name } => {
             crate::walmgr::remote::receive(

@@ -207,6 +207,41 @@ pub fn xpush(cfg: &WalConfig, wal_dir: &Path, after: &str) -> Result<Vec<String>
     Ok(v)
 }
 
+/// `xpartialsync FILE OFFSET BYTES`: write `bytes` bytes of `input` at
+/// `offset` into the partial copy of segment `file` (a whole segment,
+/// zero-filled where nothing was written yet), replacing it atomically.
+pub fn xpartialsync(
+    cfg: &WalConfig,
+    file: &str,
+    offset: u64,
+    bytes: u64,
+    input: &mut dyn std::io::Read,
+) -> Result<()> {
+    let Some(WalFile::Segment(_)) = WalFile::parse(file) else {
+        bail!("{file:?} is not a WAL segment name");
+    };
+    let dst = cfg.partial_wals.join(file);
+    let seg_size = segment_size(&cfg.completed_wals).unwrap_or(16 << 20);
+    if offset.checked_add(bytes).is_none_or(|end| end > seg_size) {
+        bail!("{offset} + {bytes} bytes does not fit a segment of {seg_size} bytes");
+    }
+    let mut seg = Vec::with_capacity(seg_size as usize);
+    if dst.exists() {
+        store::extract(&dst, &mut seg)?;
+    }
+    seg.resize(seg_size as usize, 0);
+    let mut part = vec![0u8; bytes as usize];
+    input
+        .read_exact(&mut part)
+        .with_context(|| format!("reading {bytes} bytes for {file}"))?;
+    seg[offset as usize..(offset + bytes) as usize].copy_from_slice(&part);
+    if !cfg.partial_wals.is_dir() {
+        super::make_dir(&cfg.partial_wals, None)?;
+    }
+    store::store(&mut &seg[..], &dst, cfg.compression, true)?;
+    Ok(())
+}
+
 /// `periodic`: run `periodic_command` when `command_interval` has passed
 /// since the last run (timestamp file `.walshipping.periodic` in the data
 /// directory). Failures are logged, never fail the caller.
