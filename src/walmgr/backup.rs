@@ -729,3 +729,86 @@ pub fn verify_set(set: &BackupSet) -> Vec<archive::Damaged> {
     v.sort_by(|a, b| a.path.cmp(&b.path));
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(extra: &str) -> WalConfig {
+        let text = format!("[walmgr]\nmaster_data = /srv/pg\nwalmgr_data = /srv/wal\n{extra}");
+        let job = crate::config::JobFile::parse("/srv/jobs/m.ini", text.as_bytes()).unwrap();
+        WalConfig::from_job(&job).unwrap()
+    }
+
+    /// Sets finished `ages` hours before `now`, oldest first.
+    fn sets(now: SystemTime, ages: &[u64]) -> Vec<BackupSet> {
+        ages.iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let t = now - Duration::from_secs(h * 3600);
+                BackupSet {
+                    dir: PathBuf::from(format!("/srv/wal/data.master/b{i}")),
+                    manifest: Manifest {
+                        name: format!("b{i}"),
+                        label: String::new(),
+                        pg_version: 150000,
+                        system_identifier: String::new(),
+                        timeline: 1,
+                        start_lsn: String::new(),
+                        stop_lsn: String::new(),
+                        start_wal: format!("0000000100000000000000{:02X}", i + 1),
+                        stop_wal: String::new(),
+                        started_at: unix(t),
+                        finished_at: unix(t),
+                        codec: "zstd".into(),
+                        data_bytes: 0,
+                        stored_bytes: 0,
+                        backup_label: String::new(),
+                        tablespace_map: String::new(),
+                        tablespaces: Vec::new(),
+                        dirs: Vec::new(),
+                        files: Vec::new(),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn retention_rules() {
+        let now = SystemTime::now();
+        let s = sets(now, &[100, 50, 30, 10, 1]);
+        // No rule: everything stays.
+        assert_eq!(kept(&cfg(""), &s, now), vec![true; 5]);
+        // By count.
+        assert_eq!(
+            kept(&cfg("keep_backups = 2\n"), &s, now),
+            vec![false, false, false, true, true]
+        );
+        // By window: every set inside the last 24 h, and the newest before
+        // it (recovery to the window's start begins there).
+        assert_eq!(
+            kept(&cfg("retention_window = 1d\n"), &s, now),
+            vec![false, false, true, true, true]
+        );
+        assert_eq!(
+            kept(&cfg("retention_window = 40h\n"), &s, now),
+            vec![false, true, true, true, true]
+        );
+        // Both: a set either rule keeps stays.
+        assert_eq!(
+            kept(&cfg("retention_window = 2h\nkeep_backups = 3\n"), &s, now),
+            vec![false, false, true, true, true]
+        );
+        // A window with nothing inside still keeps the newest.
+        let old = sets(now, &[300, 200]);
+        assert_eq!(
+            kept(&cfg("retention_window = 1h\n"), &old, now),
+            vec![false, true]
+        );
+        assert_eq!(
+            rule(&cfg("retention_window = 1d\nkeep_backups = 3\n")),
+            "keep 3 backups + recovery window 1d00h"
+        );
+    }
+}
