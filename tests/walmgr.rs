@@ -723,13 +723,13 @@ fn job_files_are_checked() {
     let m = ws.job("m.ini", "master_data = /x\nwalmgr_data = /y\n");
     let err = String::from_utf8_lossy(&walmgr(&m, &["pause"]).stderr).into_owned();
     assert!(err.contains("runs on a standby"), "{err}");
-    // init-master writes a job file that loads, and refuses to overwrite.
+    // --init-master writes a job file that loads, and refuses to overwrite.
     let new = ws.path("new.ini");
     let out = Command::new(skydeck())
         .args([
             "walmgr",
             new.to_str().unwrap(),
-            "init-master",
+            "--init-master",
             "--pgdata",
             "/srv/pg",
             "--archive",
@@ -748,7 +748,7 @@ fn job_files_are_checked() {
         .args([
             "walmgr",
             new.to_str().unwrap(),
-            "init-master",
+            "--init-master",
             "--pgdata",
             "/srv/pg",
             "--archive",
@@ -763,6 +763,31 @@ fn job_files_are_checked() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // --init-slave with a primary; no command at all is an error that says
+    // what to give.
+    let sb = ws.path("new-standby.ini");
+    let out = Command::new(skydeck())
+        .args([
+            "walmgr",
+            sb.to_str().unwrap(),
+            "--init-slave",
+            "--pgdata",
+            "/srv/standby",
+            "--archive",
+            "/srv/wal",
+            "--primary-conninfo",
+            "host=db1 user=replicator",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = fs::read_to_string(&sb).unwrap();
+    assert!(
+        text.contains("slave_data = /srv/standby") && text.contains("primary_conninfo = host=db1"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&walmgr(&sb, &[]).stderr).into_owned();
+    assert!(err.contains("no command"), "{err}");
 }
 
 /// Snapshots of `host` until `f` holds.

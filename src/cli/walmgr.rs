@@ -1,7 +1,7 @@
 //! `skydeck walmgr JOB.ini COMMAND`: WAL archiving, base backups, standbys
 //! and point-in-time restore (the original walmgr3's commands, for
-//! PostgreSQL 12 and later). The original's `--init-master` and
-//! `--init-slave` options are the commands `init-master` and `init-slave`.
+//! PostgreSQL 12 and later). `--init-master` / `--init-slave` write a new
+//! job file, as the original's options did.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,8 +26,25 @@ pub struct WalmgrArgs {
     /// Print JSON where the command shows data.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Write JOB.ini for a master (it must not exist): needs --pgdata and
+    /// --archive.
+    #[arg(long, conflicts_with = "init_slave", requires_all = ["pgdata", "archive"])]
+    pub init_master: bool,
+    /// Write JOB.ini for a standby (it must not exist): needs --pgdata and
+    /// --archive; --primary-conninfo makes it stream.
+    #[arg(long, requires_all = ["pgdata", "archive"])]
+    pub init_slave: bool,
+    /// With --init-…: the server's data directory.
+    #[arg(long)]
+    pub pgdata: Option<PathBuf>,
+    /// With --init-…: the archive directory (walmgr_data).
+    #[arg(long)]
+    pub archive: Option<PathBuf>,
+    /// With --init-slave: the standby's primary_conninfo.
+    #[arg(long)]
+    pub primary_conninfo: Option<String>,
     #[command(subcommand)]
-    pub cmd: WalmgrCommand,
+    pub cmd: Option<WalmgrCommand>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,48 +147,36 @@ pub enum WalmgrCommand {
     /// Check every archived file and every backup against its checksum,
     /// and that every segment from the oldest backup on is archived.
     Verify,
-    /// Write a master job file (JOB.ini must not exist).
-    InitMaster {
-        #[arg(long)]
-        pgdata: PathBuf,
-        /// The archive directory (walmgr_data).
-        #[arg(long)]
-        archive: PathBuf,
-    },
-    /// Write a standby job file (JOB.ini must not exist).
-    InitSlave {
-        #[arg(long)]
-        pgdata: PathBuf,
-        #[arg(long)]
-        archive: PathBuf,
-        #[arg(long)]
-        primary_conninfo: Option<String>,
-    },
 }
 
 pub async fn run(a: WalmgrArgs) -> Result<()> {
-    match &a.cmd {
-        WalmgrCommand::InitMaster { pgdata, archive } => {
-            master::init_job(&a.job, true, pgdata, archive, None)?;
-            println!("wrote {}", a.job.display());
-            return Ok(());
+    if a.init_master || a.init_slave {
+        if a.cmd.is_some() {
+            bail!("--init-master/--init-slave write a job file; give no command with them");
         }
-        WalmgrCommand::InitSlave {
+        let (Some(pgdata), Some(archive)) = (&a.pgdata, &a.archive) else {
+            bail!("--init-master/--init-slave need --pgdata and --archive");
+        };
+        master::init_job(
+            &a.job,
+            a.init_master,
             pgdata,
             archive,
-            primary_conninfo,
-        } => {
-            master::init_job(&a.job, false, pgdata, archive, primary_conninfo.as_deref())?;
-            println!("wrote {}", a.job.display());
-            return Ok(());
-        }
-        _ => {}
+            a.primary_conninfo.as_deref(),
+        )?;
+        println!("wrote {}", a.job.display());
+        return Ok(());
     }
+    let Some(cmd) = a.cmd else {
+        bail!(
+            "no command: give one (setup, backup, restore, status … see `skydeck walmgr --help`) or --init-master/--init-slave"
+        );
+    };
     let cfg = WalConfig::load(&a.job)?;
     let dry = a.not_really;
     // With the archive on another host, what reads it runs there.
     if let Some(r) = &cfg.remote {
-        let mut args: Vec<&str> = match &a.cmd {
+        let mut args: Vec<&str> = match &cmd {
             WalmgrCommand::Listbackups => vec!["listbackups"],
             WalmgrCommand::Verify => vec!["verify"],
             WalmgrCommand::Cleanup => vec!["cleanup"],
@@ -205,8 +210,7 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
             println!("{l}");
         }
     };
-    match a.cmd {
-        WalmgrCommand::InitMaster { .. } | WalmgrCommand::InitSlave { .. } => {}
+    match cmd {
         WalmgrCommand::Setup => print(master::setup(&cfg, dry).await?),
         WalmgrCommand::Stop => print(master::stop(&cfg, dry).await?),
         WalmgrCommand::Backup => {

@@ -208,6 +208,12 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
     if offset == 0 {
         return Ok(None);
     }
+    // Nothing written since the last sync: nothing to send.
+    let last = cfg.spool_dir.join("partial.last");
+    let position = format!("{name} {offset}");
+    if fs::read_to_string(&last).is_ok_and(|l| l == position) {
+        return Ok(None);
+    }
     let path = m.data.join("pg_wal").join(&name);
     let f = fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     use std::io::Read;
@@ -215,6 +221,7 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
     if let Some(r) = &cfg.remote {
         // The archive host drops older partial copies itself.
         super::remote::push(cfg, r, super::remote::Kind::Partial, &mut part, &name)?;
+        let _ = fs::write(&last, &position);
         return Ok(Some((name, offset as u64)));
     }
     if !cfg.partial_wals.is_dir() {
@@ -231,6 +238,7 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
         cfg.compression,
         true,
     )?;
+    let _ = fs::write(&last, &position);
     Ok(Some((name, offset as u64)))
 }
 
