@@ -26,6 +26,16 @@
 //!   values, as the original's rsync targets): files travel over ssh to
 //!   `skydeck walmgr SLAVE_CONFIG xreceive` there, which checks and stores
 //!   them with the same rules.
+//!
+//! Every key of the original's job files is accepted. Some have no work
+//! left to do on PostgreSQL 12+ and are read but ignored: `use_skylog`,
+//! `logfile` and `pidfile` (the CLI logs to stderr, the deck hosts the
+//! syncdaemon), `master_config`, `config_backup` and `slave_config_dir`
+//! (configuration files travel inside the base backup), `keep_symlinks`
+//! (tablespace links are always followed and restored), `hot_standby`
+//! (wal_level `replica` serves both), `use_xlog_functions` (`sync` always
+//! reads the position from the server) and `archive_command` on a standby.
+//! `slave_pg_xlog` (pg_wal elsewhere) is refused with a message.
 
 pub mod archive;
 pub mod backup;
