@@ -211,15 +211,16 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     let mj = master_job(&ws, &m, "compression = zstd\n");
     let out = ok(&mj, &["setup"]);
     assert!(out.contains("archive_command"), "{out}");
+    let mc = m.connect("postgres").await.unwrap();
+    // (A reload reaches each session at its own pace.)
+    wait_until(
+        &mc,
+        "archive_command set",
+        "select current_setting('archive_command') like '% xarchive \\%p \\%f'",
+    )
+    .await;
     // setup is idempotent.
     assert!(ok(&mj, &["setup"]).contains("already set up"));
-    let mc = m.connect("postgres").await.unwrap();
-    let cmd: String = mc
-        .query_one("show archive_command", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(cmd.contains("xarchive %p %f"), "{cmd}");
     mc.batch_execute("create table t (id int primary key, v text)")
         .await
         .unwrap();
@@ -1223,12 +1224,13 @@ async fn the_other_commands() {
         String::from_utf8_lossy(&out.stderr)
     );
     ok(&mj, &["synch-standby", "created"]);
-    let names: String = mc
-        .query_one("show synchronous_standby_names", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(names, "created");
+    // (A reload reaches each session at its own pace.)
+    wait_until(
+        &mc,
+        "synchronous_standby_names set",
+        "select current_setting('synchronous_standby_names') = 'created'",
+    )
+    .await;
     insert(&mc, 151, 160).await; // commits: the synchronous standby answers
     ok(&mj, &["synch-standby", ""]);
 
@@ -1264,10 +1266,10 @@ async fn the_other_commands() {
     // stop: archiving off (no restart command: archive_command /bin/true).
     let out = ok(&mj, &["stop"]);
     assert!(out.contains("archiving stopped"), "{out}");
-    let cmd: String = mc
-        .query_one("show archive_command", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(cmd, "/bin/true");
+    wait_until(
+        &mc,
+        "archive_command is /bin/true",
+        "select current_setting('archive_command') = '/bin/true'",
+    )
+    .await;
 }
