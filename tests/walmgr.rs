@@ -319,6 +319,13 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     insert(&mc, 2301, 2400).await;
     wait_count(&c2, 2400, "s2 replays after continue").await;
 
+    // Rows committed after the last archived segment reach the warm
+    // standby through `sync`'s partial copy when it boots.
+    mc.batch_execute("set synchronous_commit = on")
+        .await
+        .unwrap();
+    insert(&mc, 2401, 2450).await;
+    assert!(ok(&mj, &["sync"]).contains("bytes copied"));
     // Boot the warm standby: it runs read-write.
     let out = ok(&j1, &["boot"]);
     assert!(out.contains("promoted"), "{out}");
@@ -328,6 +335,11 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
         .unwrap()
         .get(0);
     assert!(!rec);
+    assert_eq!(
+        count(&c1).await,
+        2450,
+        "the partial segment's rows are there"
+    );
     c1.execute("insert into t values (-1, 'after boot')", &[])
         .await
         .unwrap();
@@ -416,9 +428,22 @@ async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
             n, 70,
             "the tablespace's table, restored outside the data directory"
         );
-        assert!(fs::symlink_metadata(p.data_dir().join("pg_tblspc"))
+        // pg_tblspc/OID is a link to the restored tablespace, outside the
+        // data directory (not into the master's).
+        let link = fs::read_dir(p.data_dir().join("pg_tblspc"))
             .unwrap()
-            .is_dir());
+            .flatten()
+            .next()
+            .expect("a tablespace link");
+        assert!(link.file_type().unwrap().is_symlink());
+        let target = fs::read_link(link.path()).unwrap();
+        assert!(!target.starts_with(&ts), "{}", target.display());
+        assert!(!target.starts_with(p.data_dir()), "{}", target.display());
+        assert!(
+            !target.to_string_lossy().contains(".restoring"),
+            "{}",
+            target.display()
+        );
     }
     // The clones did not archive into the master's archive (archive_mode
     // off): no timeline 2 there.
@@ -551,7 +576,9 @@ fn the_archive_is_atomic_idempotent_and_checked() {
     assert!(!text.contains(SEG2), "{text}");
     let bad = ws.path("bad");
     let out = walmgr(&sj, &["xrestore", SEG1, bad.to_str().unwrap()]);
-    assert!(!out.status.success());
+    // Above 125: the server stops recovery instead of taking it for "not
+    // archived" (which a boot would then skip past).
+    assert_eq!(out.status.code(), Some(255));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("corrupt") || err.contains("checksum"), "{err}");
     assert!(
@@ -604,7 +631,10 @@ fn xrestore_answers_at_once_and_honours_pause_and_stop() {
     // copied it there.
     let partial_dir = ws.path("archive/logs.partial");
     fs::create_dir_all(&partial_dir).unwrap();
-    let mut part = &segment_bytes(4)[..1 << 20];
+    // (what `sync` writes: the segment's beginning, zeros after it)
+    let mut padded = segment_bytes(4)[..1 << 20].to_vec();
+    padded.resize(16 << 20, 0);
+    let mut part = &padded[..];
     skydeck::walmgr::store::store(
         &mut part,
         &partial_dir.join(SEG2),
@@ -616,7 +646,7 @@ fn xrestore_answers_at_once_and_honours_pause_and_stop() {
     assert_eq!(out.status.code(), Some(1), "no STOP: partials are not used");
     fs::write(archive.join("STOP"), b"").unwrap();
     ok(&warm, &["xrestore", SEG2, dst.to_str().unwrap()]);
-    assert_eq!(fs::read(&dst).unwrap(), &segment_bytes(4)[..1 << 20]);
+    assert_eq!(fs::read(&dst).unwrap(), padded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1014,7 +1044,7 @@ fn archive_push_ahead_and_restore_prefetch() {
     wait_for(&pre.join(&segs[2]));
     // The prefetcher holds its lock until it is done.
     let t0 = Instant::now();
-    while pre.join("LOCK").exists() {
+    while fs::read_to_string(pre.join("LOCK")).is_ok_and(|p| !p.is_empty()) {
         assert!(t0.elapsed() < Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -1234,9 +1264,60 @@ async fn the_other_commands() {
     insert(&mc, 151, 160).await; // commits: the synchronous standby answers
     ok(&mj, &["synch-standby", ""]);
 
+    // sync writes the partial segment whole-size (zero-filled).
+    insert(&mc, 161, 170).await;
+    ok(&mj, &["sync"]);
+    let partial = fs::read_dir(ws.path("archive/logs.partial"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().len() == 24)
+        .expect("a partial segment");
+    let mut seg = Vec::new();
+    skydeck::walmgr::store::extract(&partial.path(), &mut seg).unwrap();
+    assert_eq!(seg.len(), 16 << 20);
+    assert!(seg.iter().any(|b| *b != 0) && *seg.last().unwrap() == 0);
+
+    s.stop();
+    // A damaged set: restore refuses and leaves the standby as it was.
+    let set_dir = ws.path("archive/data.master").join(&set);
+    let victim = set_dir.join("files/global/pg_control");
+    let good = fs::read(&victim).unwrap();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    fs::write(&victim, &bad).unwrap();
+    let out = walmgr(&sj, &["restore", &set]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(
+        s.data_dir().join("PG_VERSION").exists(),
+        "the old directory stays"
+    );
+    assert!(!PathBuf::from(format!("{}.restoring", s.data_dir().display())).exists());
+    fs::write(&victim, &good).unwrap();
+    // A tampered manifest (a path out of the data directory) is refused
+    // before anything is written.
+    let mf = set_dir.join("backup.json");
+    let text = fs::read_to_string(&mf).unwrap();
+    fs::write(
+        &mf,
+        text.replacen(
+            "\"path\": \"global/pg_control\"",
+            "\"path\": \"../../evil\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let out = walmgr(&sj, &["restore", &set]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("would leave the data directory"), "{err}");
+    assert!(!ws.path("evil").exists());
+    fs::write(&mf, text).unwrap();
+
     // restore over a stopped standby keeps the old directory; cleanup
     // removes it.
-    s.stop();
     let out = ok(&sj, &["restore", &set, "-n"]);
     assert!(out.contains("would restore"), "{out}");
     let out = ok(&sj, &["restore", &set]);

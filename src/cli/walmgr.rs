@@ -303,13 +303,22 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
         WalmgrCommand::Xarchive { src, name } => {
             archive::xarchive(&cfg, &src, &name)?;
         }
-        WalmgrCommand::Xrestore { name, dst, .. } => match archive::xrestore(&cfg, &name, &dst)? {
-            Restored::Found { .. } => {}
-            Restored::Missing { why } => {
+        WalmgrCommand::Xrestore { name, dst, .. } => match archive::xrestore(&cfg, &name, &dst) {
+            Ok(Restored::Found { .. }) => {}
+            Ok(Restored::Missing { why }) => {
                 if !name.ends_with(".history") {
                     eprintln!("walmgr: {name} not restored: {why}");
                 }
+                // "Not there": the server goes on (streams, asks again, or
+                // ends a targeted recovery).
                 std::process::exit(1);
+            }
+            Err(e) => {
+                // A damaged or unreadable archive file is not "not there":
+                // an exit status above 125 stops recovery, so a boot can
+                // never skip past it and lose what follows.
+                eprintln!("skydeck: error: {e:#}");
+                std::process::exit(255);
             }
         },
         WalmgrCommand::Xpush { wal_dir, segment } => {
@@ -339,11 +348,11 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
         WalmgrCommand::Xlock { pid } => {
             let lock = cfg.completed_wals.join(BACKUPLOCK);
             let pid = pid.unwrap_or_else(|| std::os::unix::process::parent_id() as i32);
-            if let Some(holder) = PidLock::holder(&lock) {
+            if !archive::lock_for(&lock, pid) {
+                let holder = PidLock::holder(&lock).unwrap_or_default();
                 println!("{holder}");
                 bail!("the backup lock is held by pid {holder}");
             }
-            std::fs::write(&lock, pid.to_string())?;
         }
         WalmgrCommand::Xrelease => {
             let _ = std::fs::remove_file(cfg.completed_wals.join(BACKUPLOCK));

@@ -237,6 +237,69 @@ pub fn connstr_from_env() -> Option<String> {
 }
 
 /// Mask the password in a connection string, key=value or URI form.
+/// The connection string without its password, and the password: for a
+/// program that must not see it on its command line (give it
+/// `PGPASSWORD`).
+pub fn split_password(s: &str) -> (String, Option<String>) {
+    let password = s.parse::<Config>().ok().and_then(|c| {
+        c.get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+    });
+    if password.is_none() {
+        return (s.to_string(), None);
+    }
+    // The masked form marks where the password was; drop the mark.
+    let masked = mask_connstr(s);
+    let t = masked.trim_start();
+    let stripped = if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+        masked
+            .replacen(":***@", "@", 1)
+            .replace("password=***&", "")
+            .replace("&password=***", "")
+            .replace("?password=***", "")
+    } else {
+        drop_masked_password(&masked)
+    };
+    (stripped, password)
+}
+
+/// Remove `password = ***` (as [`mask_keyvalue`] writes it, any spacing)
+/// where it starts a token.
+fn drop_masked_password(masked: &str) -> String {
+    let b = masked.as_bytes();
+    let mut i = 0;
+    while let Some(off) = masked[i..].find("password") {
+        let start = i + off;
+        let at_token = start == 0 || b[start - 1].is_ascii_whitespace();
+        let mut j = start + "password".len();
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if at_token && j < b.len() && b[j] == b'=' {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if masked[j..].starts_with("***") {
+                let rest = &masked[j + 3..];
+                return format!(
+                    "{}{}",
+                    masked[..start].trim_end(),
+                    if rest.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", rest.trim_start())
+                    }
+                )
+                .trim()
+                .to_string();
+            }
+        }
+        i = start + "password".len();
+    }
+    masked.to_string()
+}
+
 pub fn mask_connstr(s: &str) -> String {
     let t = s.trim_start();
     if t.starts_with("postgres://") || t.starts_with("postgresql://") {
@@ -513,6 +576,35 @@ pub fn quote_literal(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_split_off() {
+        for (cs, want) in [
+            (
+                "host=db1 user=r password=s3cret dbname=x",
+                "host=db1 user=r dbname=x",
+            ),
+            ("host=db1 password = 's 3' user=r", "host=db1 user=r"),
+            ("password=x", ""),
+            (
+                "postgresql://r:s3cret@db1:5432/x",
+                "postgresql://r@db1:5432/x",
+            ),
+            (
+                "postgresql://r@db1/x?password=s3cret&sslmode=disable",
+                "postgresql://r@db1/x?sslmode=disable",
+            ),
+        ] {
+            let (rest, pw) = split_password(cs);
+            assert_eq!(rest, want, "{cs}");
+            assert!(pw.is_some(), "{cs}");
+            assert!(!rest.contains("s3cret") && !rest.contains("***"), "{rest}");
+        }
+        assert_eq!(
+            split_password("host=db1 application_name=password"),
+            ("host=db1 application_name=password".to_string(), None)
+        );
+    }
 
     #[test]
     fn idents() {

@@ -120,6 +120,9 @@ fn same_content(src: &Path, dst: &Path) -> Result<Option<Stored>, StoreError> {
     };
     let (sum, len) = store::hash_file(src)?;
     if sum == header.sha256 && len == header.len {
+        // A retry is the server's last chance to keep its copy: the
+        // archived one must be whole, not just name the same checksum.
+        store::verify(dst)?;
         let stored = fs::metadata(dst).map(|m| m.len()).unwrap_or(0);
         return Ok(Some(Stored::Same { header, stored }));
     }
@@ -304,7 +307,11 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
     let dir = &cfg.completed_wals;
     let src = dir.join(name);
     let segment = matches!(file, WalFile::Segment(_));
-    if segment && dir.join(PAUSE).exists() {
+    // PAUSE holds a standby; a targeted recovery (recovery.signal, or a
+    // copy restored with a master's job file) is never held: refusing it a
+    // segment would end it early.
+    let held = sb.is_some_and(|s| !s.data.join("recovery.signal").exists());
+    if segment && held && dir.join(PAUSE).exists() {
         return Ok(Restored::Missing {
             why: "replay is paused (PAUSE file; `continue` removes it)".into(),
         });
@@ -324,8 +331,11 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         }
         return Ok(Restored::Found { from: src });
     }
-    if segment && dir.join(STOP).exists() {
-        // Boot: the partial segment `sync` copied, if any.
+    // Boot of a standby fed by the archive alone: the partial segment
+    // `sync` copied, if any. (A streaming standby has newer WAL of its
+    // own in pg_wal than any copy `sync` made: it never gets one.)
+    let archive_only = sb.is_some_and(|s| s.primary_conninfo.is_none());
+    if segment && archive_only && dir.join(STOP).exists() {
         let partial = cfg.partial_wals.join(name);
         if partial.exists() {
             store::extract_to(&partial, dst, 0o600, false)
@@ -443,37 +453,57 @@ pub fn xprefetch(cfg: &WalConfig, after: &str) -> Result<Vec<String>> {
     Ok(got.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// A lock file holding our pid; a lock whose process is gone is taken
-/// over.
-pub struct PidLock(PathBuf);
+/// The lock file `path`, open and flock()ed by us; `None` when another
+/// process holds the flock (the kernel drops it when that process dies, so
+/// a lock is never stale).
+fn open_locked(path: &Path) -> Option<fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .ok()?;
+    // SAFETY: flock on a descriptor we own.
+    (unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then_some(f)
+}
+
+fn write_pid(f: &mut fs::File, pid: i32) -> bool {
+    use std::io::{Seek, Write};
+    f.set_len(0).is_ok()
+        && f.seek(std::io::SeekFrom::Start(0)).is_ok()
+        && write!(f, "{pid}").is_ok()
+        && f.flush().is_ok()
+}
+
+/// `xlock PID`: mark the lock file `path` as held by `pid` (another
+/// process, which outlives this command), unless a live process holds it.
+pub fn lock_for(path: &Path, pid: i32) -> bool {
+    let Some(mut f) = open_locked(path) else {
+        return false;
+    };
+    if PidLock::holder(path).is_some() {
+        return false;
+    }
+    write_pid(&mut f, pid)
+}
+
+/// A lock file holding our pid while we hold its flock; emptied on drop.
+pub struct PidLock {
+    file: fs::File,
+}
 
 impl PidLock {
+    /// Take the lock, unless another process holds it (its flock, or a
+    /// live pid written by `xlock`).
     pub fn take(path: &Path) -> Option<PidLock> {
-        for _ in 0..2 {
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = write!(f, "{}", std::process::id());
-                    return Some(PidLock(path.to_path_buf()));
-                }
-                Err(_) => {
-                    let holder = fs::read_to_string(path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<i32>().ok());
-                    match holder {
-                        Some(pid) if store::process_alive(pid) => return None,
-                        _ => {
-                            let _ = fs::remove_file(path);
-                        }
-                    }
-                }
-            }
+        let mut file = open_locked(path)?;
+        let me = std::process::id() as i32;
+        if PidLock::holder(path).is_some_and(|p| p != me) {
+            return None;
         }
-        None
+        write_pid(&mut file, me).then_some(PidLock { file })
     }
 
     /// The pid that holds `path`, if a live one does.
@@ -487,7 +517,8 @@ impl PidLock {
 
 impl Drop for PidLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        // (the flock goes with the descriptor)
+        let _ = self.file.set_len(0);
     }
 }
 

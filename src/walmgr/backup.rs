@@ -78,7 +78,41 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// A relative path inside a set or a data directory, refused if it could
+/// leave it (absolute, `..`, empty).
+pub fn safe_rel(rel: &str) -> Result<PathBuf> {
+    let p = Path::new(rel);
+    if rel.is_empty()
+        || p.components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        bail!("refusing a backup path {rel:?}: it would leave the data directory");
+    }
+    Ok(p.to_path_buf())
+}
+
 impl Manifest {
+    /// Every path it names stays inside the data directory, every
+    /// tablespace is an OID: a manifest is read by `restore`, which may run
+    /// as root, so it is not trusted.
+    pub fn check(&self) -> Result<()> {
+        for d in &self.dirs {
+            safe_rel(d)?;
+        }
+        for f in &self.files {
+            safe_rel(&f.path)?;
+        }
+        for t in &self.tablespaces {
+            if t.oid.is_empty() || !t.oid.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("refusing tablespace {:?}: not an OID", t.oid);
+            }
+        }
+        if self.name.is_empty() || self.name.starts_with('.') || self.name.contains('/') {
+            bail!("refusing a backup set named {:?}", self.name);
+        }
+        Ok(())
+    }
+
     pub fn finished(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.finished_at)
     }
@@ -121,6 +155,9 @@ pub fn list_sets(cfg: &WalConfig) -> Result<Vec<BackupSet>> {
         };
         let manifest: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a walmgr backup manifest", mf.display()))?;
+        manifest
+            .check()
+            .with_context(|| format!("{}: a damaged or tampered manifest", mf.display()))?;
         sets.push(BackupSet {
             dir: e.path(),
             manifest,
@@ -152,6 +189,40 @@ pub fn find_set(cfg: &WalConfig, name: Option<&str>) -> Result<BackupSet> {
                         cfg.full_backup.display()
                     )
                 })
+        }
+    }
+}
+
+/// A restore's claim on a set: `.pin.PID` in the set's directory, which
+/// retention honours while that process lives.
+pub struct Pin(Option<PathBuf>);
+
+impl Pin {
+    pub fn take(set: &BackupSet) -> Pin {
+        let p = set.dir.join(format!(".pin.{}", std::process::id()));
+        Pin(fs::write(&p, b"").ok().map(|_| p))
+    }
+
+    /// Whether a live process has pinned the set in `dir`.
+    pub fn held(dir: &Path) -> bool {
+        fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten().any(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix(".pin."))
+                        .and_then(|pid| pid.parse::<i32>().ok())
+                        .is_some_and(store::process_alive)
+                })
+            })
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = fs::remove_file(p);
         }
     }
 }
@@ -240,7 +311,9 @@ fn walk(data: &Path) -> Result<(Vec<String>, Vec<Source>, Vec<Tablespace>)> {
                     continue;
                 }
                 queue.push_back((child_rel, e.path()));
-            } else if ft.is_file() {
+            } else if ft.is_file() || (ft.is_symlink() && e.path().is_file()) {
+                // (a symlinked file, postgresql.conf or a key, is stored
+                // as the file it points to)
                 if SKIP_FILES.contains(&name.as_str()) || name.starts_with(".tmp.") {
                     continue;
                 }
@@ -397,7 +470,14 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
         ),
         Err(_) => {
             let sw = label_start_wal(&labelfile).unwrap_or_default();
-            (sw.clone(), sw, 1)
+            let tli = labelfile
+                .lines()
+                .find_map(|l| l.strip_prefix("START TIMELINE:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            // The stop segment is not known here: the start one is the
+            // lower bound a restore needs.
+            (sw.clone(), sw, tli)
         }
     };
     let start_wal = label_start_wal(&labelfile).unwrap_or(start_wal);
@@ -665,7 +745,11 @@ pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
         });
     }
     let sets = list_sets(cfg)?;
-    let keep = kept(cfg, &sets, SystemTime::now());
+    let mut keep = kept(cfg, &sets, SystemTime::now());
+    // A set a restore is reading stays, with the WAL it needs.
+    for (k, s) in keep.iter_mut().zip(&sets) {
+        *k |= Pin::held(&s.dir);
+    }
     let mut r = Retention {
         rule: rule(cfg),
         ..Default::default()

@@ -57,7 +57,11 @@ impl Job for WalmgrJob {
                 }
                 let mut synced = None;
                 if let Some(m) = &cfg.master {
-                    super::archive::run_periodic(cfg, &m.data);
+                    let (c2, data) = (cfg.clone(), m.data.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        super::archive::run_periodic(&c2, &data)
+                    })
+                    .await;
                     match master::sync(cfg).await {
                         Ok(s) => synced = s,
                         Err(e) => return Err(JobError::Retry(format!("sync: {e:#}"))),

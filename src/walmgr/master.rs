@@ -44,7 +44,16 @@ pub fn make_dirs(cfg: &WalConfig) -> Result<Vec<String>> {
             lines.push(format!("created {}", d.display()));
         }
     }
+    private_spool(cfg)?;
     Ok(lines)
+}
+
+/// The spool holds markers that say "archived": only its owner may write
+/// there.
+fn private_spool(cfg: &WalConfig) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&cfg.spool_dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", cfg.spool_dir.display()))
 }
 
 /// `setup`: on the master, archive through `xarchive` (ALTER SYSTEM:
@@ -78,6 +87,7 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
                 super::make_dir(&cfg.spool_dir, super::owner_of(&m.data))?;
                 l.push(format!("created {}", cfg.spool_dir.display()));
             }
+            private_spool(cfg)?;
             l
         }
     };
@@ -157,12 +167,17 @@ pub async fn stop(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
     let c = crate::db::connect(m.db.expose())
         .await
         .with_context(|| format!("connecting to the master ({})", m.db))?;
+    // (and no commit waits for a standby that is no longer fed)
     let stmts: Vec<&str> = match &m.restart_cmd {
         Some(_) => vec![
             "alter system set archive_mode = 'off'",
             "alter system set archive_command = ''",
+            "alter system set synchronous_standby_names = ''",
         ],
-        None => vec!["alter system set archive_command = '/bin/true'"],
+        None => vec![
+            "alter system set archive_command = '/bin/true'",
+            "alter system set synchronous_standby_names = ''",
+        ],
     };
     if dry_run {
         return Ok(stmts.iter().map(|s| format!("would run: {s}")).collect());
@@ -196,12 +211,14 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
         .with_context(|| format!("connecting to the master ({})", m.db))?;
     let row = c
         .query_one(
-            "select file_name, file_offset::int8 from pg_walfile_name_offset(pg_current_wal_lsn())",
+            "select file_name, file_offset::int8,
+                    pg_size_bytes(current_setting('wal_segment_size'))
+               from pg_walfile_name_offset(pg_current_wal_lsn())",
             &[],
         )
         .await
         .context("reading the current WAL position")?;
-    let (name, offset): (String, i64) = (row.get(0), row.get(1));
+    let (name, offset, seg_size): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
     let Some(seg) = Segment::parse(&name) else {
         bail!("unexpected WAL file name {name:?}");
     };
@@ -217,7 +234,11 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
     let path = m.data.join("pg_wal").join(&name);
     let f = fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     use std::io::Read;
-    let mut part = f.take(offset as u64);
+    // What has been written, then zeros to the segment's size: the server
+    // only takes whole-size segment files (replay stops at the zeros).
+    let mut part = f
+        .take(offset as u64)
+        .chain(std::io::repeat(0).take(seg_size.saturating_sub(offset).max(0) as u64));
     if let Some(r) = &cfg.remote {
         // The archive host drops older partial copies itself.
         super::remote::push(cfg, r, super::remote::Kind::Partial, &mut part, &name)?;

@@ -104,7 +104,8 @@ pub struct Remote {
     /// The standby's job file on that host (its directories are the
     /// archive).
     pub slave_config: String,
-    /// The ssh command (`ssh_command`, default `ssh -T -o BatchMode=yes`).
+    /// The ssh command (`ssh_command`, default `ssh -T -o BatchMode=yes -o
+    /// ConnectTimeout=10`).
     pub ssh: String,
     /// skydeck on that host (`remote_skydeck`, default `skydeck`).
     pub skydeck: String,
@@ -287,7 +288,10 @@ impl WalConfig {
                 Some(Remote {
                     host: host.clone(),
                     slave_config: slave_config.trim().to_string(),
-                    ssh: s.get_str("ssh_command", "ssh -T -o BatchMode=yes")?,
+                    ssh: s.get_str(
+                        "ssh_command",
+                        "ssh -T -o BatchMode=yes -o ConnectTimeout=10",
+                    )?,
                     skydeck: s.get_str("remote_skydeck", "skydeck")?,
                 })
             }
@@ -295,9 +299,14 @@ impl WalConfig {
         let spool_dir = match local_path(s, "spool_dir", None)? {
             Some(p) => p,
             None => match (&remote, &walmgr_data) {
-                (Some(_), _) => {
-                    std::env::temp_dir().join(format!("skydeck-walmgr-{}", job.job_name))
-                }
+                // Beside the data directory: the server's user owns it
+                // and others cannot plant markers there.
+                (Some(_), _) => local_path(s, "master_data", None)?
+                    .and_then(|d| {
+                        d.parent()
+                            .map(|p| p.join(format!("skydeck-spool-{}", job.job_name)))
+                    })
+                    .unwrap_or_else(|| PathBuf::from(format!("skydeck-spool-{}", job.job_name))),
                 (None, Some(d)) => d.join("spool"),
                 (None, None) => completed_wals
                     .parent()

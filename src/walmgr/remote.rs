@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -211,15 +211,6 @@ pub fn send_set(r: &Remote, set_dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A relative path from a frame, refused if it could leave the set.
-fn safe_rel(rel: &str) -> Result<PathBuf> {
-    let p = Path::new(rel);
-    if rel.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        bail!("refusing a backup file named {rel:?}");
-    }
-    Ok(p.to_path_buf())
-}
-
 /// `xreceive-backup NAME` (on the archive host): a set on stdin, written
 /// under a temporary name, checked against its manifest, then renamed.
 pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
@@ -256,16 +247,29 @@ pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
             }
             let mut pb = vec![0u8; plen];
             input.read_exact(&mut pb)?;
-            let rel = safe_rel(&String::from_utf8(pb).context("a path that is not UTF-8")?)?;
+            let rel = super::backup::safe_rel(
+                &String::from_utf8(pb).context("a path that is not UTF-8")?,
+            )?;
             let mut l8 = [0u8; 8];
             input.read_exact(&mut l8)?;
             let len = u64::from_le_bytes(l8);
             let dst = tmp.join(&rel);
             if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent)?;
+                // A set holds pg_authid and perhaps primary_conninfo:
+                // owner only.
+                use std::os::unix::fs::DirBuilderExt;
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)?;
             }
-            let mut f =
-                fs::File::create(&dst).with_context(|| format!("creating {}", dst.display()))?;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&dst)
+                .with_context(|| format!("creating {}", dst.display()))?;
             let n = io::copy(&mut (&mut input).take(len), &mut f)?;
             if n != len {
                 bail!("the backup stream ended inside {}", rel.display());
@@ -275,6 +279,13 @@ pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
         let text = fs::read_to_string(tmp.join(super::backup::MANIFEST))
             .context("the backup stream had no manifest")?;
         let manifest: super::backup::Manifest = serde_json::from_str(&text)?;
+        manifest.check()?;
+        if manifest.name != name {
+            bail!(
+                "the stream's manifest names backup {:?}, not {name:?}",
+                manifest.name
+            );
+        }
         let set = super::backup::BackupSet {
             dir: tmp.clone(),
             manifest,
@@ -287,6 +298,16 @@ pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
                 b.path.display(),
                 b.error
             );
+        }
+        // Every directory durable before the set appears.
+        let mut dirs = vec![tmp.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in fs::read_dir(&d)?.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    dirs.push(e.path());
+                }
+            }
+            super::store::fsync_dir(&d)?;
         }
         fs::rename(&tmp, &final_dir)?;
         super::store::fsync_dir(&cfg.full_backup).ok();

@@ -163,6 +163,8 @@ pub fn configure_recovery(
         // A restored copy never archives into the master's archive; after
         // a promotion, run setup with a master job for it.
         ("archive_mode", guc("off")),
+        // Nor waits for the master's synchronous standbys once promoted.
+        ("synchronous_standby_names", guc("")),
     ];
     match target {
         None => {
@@ -270,33 +272,32 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
         .as_ref()
         .map(|s| s.backup_datadir)
         .unwrap_or(true);
-    let mut old_kept = None;
     let non_empty = fs::read_dir(&dst)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
-    if non_empty {
-        if backup_datadir {
-            let keep = (0..)
-                .map(|n| PathBuf::from(format!("{}.{n}", dst.display())))
-                .find(|p| !p.exists())
-                .unwrap_or_else(|| dst.with_extension("old"));
-            lines.push(format!(
-                "keeping the old data directory as {}",
-                keep.display()
-            ));
-            if !opts.dry_run {
-                fs::rename(&dst, &keep)
-                    .with_context(|| format!("moving {} to {}", dst.display(), keep.display()))?;
-            }
-            old_kept = Some(keep);
-        } else {
-            lines.push(format!("removing the old data directory {}", dst.display()));
-            if !opts.dry_run {
-                fs::remove_dir_all(&dst).with_context(|| format!("removing {}", dst.display()))?;
-            }
-        }
-    }
+    let tblspc_root = cfg
+        .standby
+        .as_ref()
+        .and_then(|s| s.tablespace_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(format!("{}.tblspc", dst.display())));
+    let keep_as = (non_empty && backup_datadir).then(|| {
+        (0..)
+            .map(|n| PathBuf::from(format!("{}.{n}", dst.display())))
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| dst.with_extension("old"))
+    });
     if opts.dry_run {
+        if let Some(k) = &keep_as {
+            lines.push(format!(
+                "would keep the old data directory as {}",
+                k.display()
+            ));
+        } else if non_empty {
+            lines.push(format!(
+                "would remove the old data directory {}",
+                dst.display()
+            ));
+        }
         lines.push(format!(
             "would restore {} files and configure a {}",
             m.files.len(),
@@ -309,58 +310,108 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
         return Ok(Restore {
             set: m.name.clone(),
             dst,
-            old_kept,
+            old_kept: keep_as,
             files: 0,
             bytes: 0,
             started: false,
             lines,
         });
     }
-    let _ = fs::remove_dir(&dst);
-    create_private_dir(&dst)?;
-    let tblspc_root = cfg
-        .standby
-        .as_ref()
-        .and_then(|s| s.tablespace_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(format!("{}.tblspc", dst.display())));
-    for d in &m.dirs {
-        let path = dst.join(d);
-        if let Some(ts) = d
-            .strip_prefix("pg_tblspc/")
-            .and_then(|oid| m.tablespaces.iter().find(|t| t.oid == oid))
-        {
-            let target = tblspc_root.join(&ts.oid);
-            if target.exists() {
-                bail!(
-                    "tablespace {} would be restored into {}, which exists; remove it or set tablespace_dir",
-                    ts.oid,
-                    target.display()
-                );
+    // Retention leaves a set alone while a restore reads it.
+    let _pin = backup::Pin::take(&set);
+    // Build the new directory beside the old one; only once every file
+    // has passed its check does it replace the old one.
+    let stage = PathBuf::from(format!("{}.restoring", dst.display()));
+    let tstage = PathBuf::from(format!("{}.restoring", tblspc_root.display()));
+    let _ = fs::remove_dir_all(&stage);
+    let _ = fs::remove_dir_all(&tstage);
+    let built = (|| -> Result<(usize, u64)> {
+        create_private_dir(&stage)?;
+        for d in &m.dirs {
+            let path = stage.join(d);
+            if let Some(ts) = d
+                .strip_prefix("pg_tblspc/")
+                .and_then(|oid| m.tablespaces.iter().find(|t| t.oid == oid))
+            {
+                let target = tstage.join(&ts.oid);
+                fs::create_dir_all(&target)
+                    .with_context(|| format!("creating {}", target.display()))?;
+                std::os::unix::fs::symlink(&target, &path)
+                    .with_context(|| format!("linking {}", path.display()))?;
+                continue;
             }
-            fs::create_dir_all(&target)
-                .with_context(|| format!("creating {}", target.display()))?;
-            std::os::unix::fs::symlink(&target, &path)
-                .with_context(|| format!("linking {}", path.display()))?;
+            fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        }
+        fs::create_dir_all(stage.join("pg_wal").join("archive_status"))
+            .context("creating pg_wal/archive_status")?;
+        let got = extract_set(&set, &stage, cfg.backup_parallel)?;
+        configure_recovery(
+            cfg,
+            &stage,
+            opts.target.as_ref(),
+            opts.target_action.as_deref(),
+        )?;
+        Ok(got)
+    })();
+    let (files, bytes) = match built {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&stage);
+            let _ = fs::remove_dir_all(&tstage);
+            return Err(e.context(format!("nothing was changed in {}", dst.display())));
+        }
+    };
+    // The swap: the old directory (and its tablespaces) kept or removed.
+    let mut old_kept = None;
+    if non_empty {
+        match &keep_as {
+            Some(keep) => {
+                lines.push(format!(
+                    "keeping the old data directory as {}",
+                    keep.display()
+                ));
+                fs::rename(&dst, keep)
+                    .with_context(|| format!("moving {} to {}", dst.display(), keep.display()))?;
+                if tblspc_root.exists() {
+                    let kept_ts = PathBuf::from(format!("{}.tblspc", keep.display()));
+                    fs::rename(&tblspc_root, &kept_ts).with_context(|| {
+                        format!("moving {} to {}", tblspc_root.display(), kept_ts.display())
+                    })?;
+                    relink(&keep.join("pg_tblspc"), &tblspc_root, &kept_ts)?;
+                }
+                old_kept = Some(keep.clone());
+            }
+            None => {
+                lines.push(format!("removing the old data directory {}", dst.display()));
+                fs::remove_dir_all(&dst).with_context(|| format!("removing {}", dst.display()))?;
+                let _ = fs::remove_dir_all(&tblspc_root);
+            }
+        }
+    } else {
+        let _ = fs::remove_dir(&dst);
+        if tblspc_root.exists() && !m.tablespaces.is_empty() {
+            bail!(
+                "{} exists (tablespaces of an earlier restore?); move it away or set tablespace_dir",
+                tblspc_root.display()
+            );
+        }
+    }
+    fs::rename(&stage, &dst).with_context(|| format!("moving {} into place", stage.display()))?;
+    if !m.tablespaces.is_empty() {
+        fs::rename(&tstage, &tblspc_root)
+            .with_context(|| format!("moving {} into place", tstage.display()))?;
+        relink(&dst.join("pg_tblspc"), &tstage, &tblspc_root)?;
+        for ts in &m.tablespaces {
             lines.push(format!(
                 "tablespace {} (was {}) restored into {}",
                 ts.oid,
                 ts.location,
-                target.display()
+                tblspc_root.join(&ts.oid).display()
             ));
-            continue;
         }
-        fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
     }
-    fs::create_dir_all(dst.join("pg_wal").join("archive_status"))
-        .context("creating pg_wal/archive_status")?;
-    let (files, bytes) = extract_set(&set, &dst, cfg.backup_parallel)?;
-    configure_recovery(
-        cfg,
-        &dst,
-        opts.target.as_ref(),
-        opts.target_action.as_deref(),
-    )?;
     let _ = fs::remove_file(cfg.completed_wals.join(STOP));
+    let _ = fs::remove_file(cfg.completed_wals.join(super::archive::PAUSE));
     if let Some(owner) = owner {
         chown_tree(&dst, owner)?;
         if tblspc_root.exists() {
@@ -396,6 +447,25 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
         started,
         lines,
     })
+}
+
+/// Point the links in `pg_tblspc` that lead under `from` to the same
+/// place under `to`.
+fn relink(pg_tblspc: &Path, from: &Path, to: &Path) -> Result<()> {
+    let Ok(rd) = fs::read_dir(pg_tblspc) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        let Ok(target) = fs::read_link(e.path()) else {
+            continue;
+        };
+        if let Ok(rest) = target.strip_prefix(from) {
+            fs::remove_file(e.path())?;
+            std::os::unix::fs::symlink(to.join(rest), e.path())
+                .with_context(|| format!("linking {}", e.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -508,13 +578,18 @@ pub fn createslave(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
         return Ok(lines);
     }
     let _ = fs::remove_dir(dst);
-    let out = std::process::Command::new(cfg.pg_program("pg_basebackup"))
-        .arg("-D")
+    // The password goes through the environment, not the command line
+    // (which every local user can read).
+    let (conninfo, password) = crate::db::split_password(pc.expose());
+    let mut cmd = std::process::Command::new(cfg.pg_program("pg_basebackup"));
+    cmd.arg("-D")
         .arg(dst)
         .args(["-X", "stream", "-c", "fast", "--no-password", "-d"])
-        .arg(pc.expose())
-        .output()
-        .context("running pg_basebackup")?;
+        .arg(&conninfo);
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    let out = cmd.output().context("running pg_basebackup")?;
     if !out.status.success() {
         bail!(
             "pg_basebackup failed ({}): {}",
@@ -639,7 +714,7 @@ pub async fn boot(cfg: &WalConfig) -> Result<String> {
         if Instant::now() > deadline {
             bail!("the server did not leave recovery within 60 s; see its log");
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

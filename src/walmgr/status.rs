@@ -39,7 +39,25 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
     match &cfg.remote {
         Some(r) => {
             v.archive_dir = format!("{}:{}", r.host, cfg.completed_wals.display());
-            remote_archive(r, &mut v, &mut errors);
+            // ssh blocks: off the async threads.
+            let r2 = r.clone();
+            let got = tokio::task::spawn_blocking(move || {
+                let mut far = WalView::default();
+                let mut errs = Vec::new();
+                remote_archive(&r2, &mut far, &mut errs);
+                (far, errs)
+            })
+            .await;
+            match got {
+                Ok((far, errs)) => {
+                    v.archive_segments = far.archive_segments;
+                    v.archive_bytes = far.archive_bytes;
+                    v.backups = far.backups;
+                    v.retention = far.retention;
+                    errors.extend(errs);
+                }
+                Err(e) => errors.push(format!("reading the remote archive: {e}")),
+            }
         }
         None => local_archive(cfg, &mut v, &mut errors),
     }

@@ -225,6 +225,22 @@ pub fn process_alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
 }
 
+/// Running as root, a file written into a directory belongs to the
+/// directory's owner: the archive is the server's, whose archive_command
+/// and restore_command run as its user.
+fn give_to_dir_owner(file: &Path, dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    if let Ok(md) = fs::metadata(dir) {
+        if md.uid() != 0 {
+            let _ = std::os::unix::fs::chown(file, Some(md.uid()), Some(md.gid()));
+        }
+    }
+}
+
 /// fsync a directory, so a rename or link in it is durable.
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -276,6 +292,8 @@ fn place(
                 let _ = fs::remove_file(tmp);
                 let old = read_header(dst)?;
                 if old.len == header.len && old.sha256 == header.sha256 {
+                    // Same checksum named; the body must hold it too.
+                    verify(dst)?;
                     let stored = fs::metadata(dst).map(|m| m.len()).unwrap_or(stored);
                     return Ok(Stored::Same {
                         header: old,
@@ -295,6 +313,7 @@ fn place(
         let _ = fs::remove_file(tmp);
         return Err(e);
     }
+    give_to_dir_owner(dst, dir);
     fsync_dir(dir).map_err(ioe(dir, "syncing the directory"))?;
     Ok(Stored::New { header, stored })
 }
