@@ -104,8 +104,7 @@ impl ClusterBuilder {
     /// [`LocalCluster::data_dir`] (a restored base backup, say), then calls
     /// [`LocalCluster::start_existing`]. Removed on drop like any cluster.
     pub fn unstarted(self) -> Result<LocalCluster, ClusterError> {
-        let (cluster, _) = LocalCluster::prepare(&self)?;
-        let mut cluster = cluster;
+        let (mut cluster, _) = LocalCluster::prepare(&self)?;
         cluster.port = free_port().map_err(|e| cluster.io_err("finding a free port", e))?;
         cluster.settings = self.settings;
         Ok(cluster)
