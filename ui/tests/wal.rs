@@ -117,7 +117,7 @@ fn wal_view_120() {
         "error      archive /mnt/backup/legacy/completed: Permission denied (os error 13)",
         "HINT: the archive directory must be writable by the postgres OS user on db4",
         "retention  keep 1 backup · oldest WAL 000000010000000800000012",
-        "base_20250930_0310      ",
+        "20250930T031000Z        ",
         "1 in error · 1 archive failing · 1 backlog · 1 lagging · 1 paused",
         "b backup now   s sync",
     ] {
@@ -137,7 +137,7 @@ fn wal_view_80() {
         "current 2F/8A0012C8",
         "1,873 failed ",
         "retention  keep 3 backups · oldest WAL 000000010000002D00000010",
-        "base_20251009_0650      2h03m ago    9.1 GB    3.4 GB 000000010000002F00000042",
+        "20251009T065000Z        2h03m ago    9.1 GB    3.4 GB 000000010000002F00000042",
     ] {
         assert!(text.contains(want), "{want:?} not on screen:\n{text}");
     }
@@ -366,7 +366,7 @@ fn master_keys_backup_and_sync() {
     assert_eq!(
         c.notes,
         [
-            s("the newest backup, base_20251009_0650, finished 2h03m ago (9.1 GB of data)"),
+            s("the newest backup, 20251009T065000Z, finished 2h03m ago (9.1 GB of data)"),
             s("retention: keep 3 backups · oldest WAL 000000010000002D00000010"),
             s("the master keeps running; the backup reads its whole data directory"),
         ]
