@@ -521,7 +521,12 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
     store::fsync_dir(&sets_dir).ok();
     if let Some(r) = &cfg.remote {
         progress(&format!("backup {name}: sending it to {}", r.host));
-        let sent = super::remote::send_set(r, &final_dir, &name);
+        // (ssh streams for as long as the set takes: off the async threads)
+        let (r2, dir2, name2) = (r.clone(), final_dir.clone(), name.clone());
+        let sent = tokio::task::spawn_blocking(move || super::remote::send_set(&r2, &dir2, &name2))
+            .await
+            .map_err(|e| anyhow!("sending the backup: {e}"))
+            .and_then(|r| r);
         let _ = fs::remove_dir_all(&final_dir);
         sent?;
         final_dir = cfg.full_backup.join(&name);
@@ -537,7 +542,10 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
         dir: final_dir,
         manifest,
     };
-    let r = retention(cfg, false)?;
+    let c2 = cfg.clone();
+    let r = tokio::task::spawn_blocking(move || retention(&c2, false))
+        .await
+        .map_err(|e| anyhow!("retention: {e}"))??;
     for line in r.describe() {
         progress(&line);
     }
