@@ -11,7 +11,7 @@
 -- The revision marker below and londiste.skydeck_revision() are bumped
 -- together whenever this file changes in a way installed databases must
 -- receive.
--- skydeck-revision: 2
+-- skydeck-revision: 3
 --
 -- This file is one idempotent install-and-upgrade script: it can be fed to
 -- `psql -f` or run by `skydeck install` inside a single transaction with the
@@ -56,7 +56,7 @@ $install_guard$;
 CREATE OR REPLACE FUNCTION londiste.skydeck_revision()
 RETURNS integer
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT 2 $$;
+AS $$ SELECT 3 $$;
 
 
 -- ---------------------------------------------------------------------------
@@ -909,9 +909,14 @@ DECLARE
     v_fq text;
     v_local boolean;
 BEGIN
+    -- The node row first, as the worker's batch transaction takes it: an
+    -- add-seq copying values while the worker applies update-seq events
+    -- then waits its turn instead of deadlocking (its insert's key check
+    -- on node_info against the worker's wait on that insert).
     SELECT n.node_type INTO v_type
       FROM pgq_node.node_info n
-     WHERE n.queue_name = i_queue_name;
+     WHERE n.queue_name = i_queue_name
+       FOR UPDATE;
     IF NOT FOUND THEN
         ret_code := 404;
         ret_note := 'Set not found: ' || i_queue_name;
