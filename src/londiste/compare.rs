@@ -238,6 +238,97 @@ impl Source {
     }
 }
 
+/// What [`each_table`] does to every table.
+#[derive(Clone, Copy)]
+enum Work<'o> {
+    Compare(&'o SyncOptions),
+    Repair(&'o RepairOptions),
+}
+
+enum Outcome {
+    Compare(TableCompare),
+    Repair(TableRepair),
+}
+
+impl Work<'_> {
+    fn sync(&self) -> &SyncOptions {
+        match self {
+            Work::Compare(o) => o,
+            Work::Repair(o) => &o.sync,
+        }
+    }
+
+    async fn run(
+        self,
+        admin: &Admin,
+        src: &Source,
+        t: &TableInfo,
+        cond: Option<String>,
+        p: &mut dyn Progress,
+    ) -> Result<Outcome> {
+        Ok(match self {
+            Work::Compare(o) => Outcome::Compare(compare_table(admin, src, t, cond, o, p).await?),
+            Work::Repair(o) => Outcome::Repair(repair_table(admin, src, t, cond, o, p).await?),
+        })
+    }
+
+    /// A table that failed: its error, nothing else.
+    fn failed(self, table: &str, error: String) -> Outcome {
+        match self {
+            Work::Compare(_) => Outcome::Compare(TableCompare::failed(table, error)),
+            Work::Repair(_) => Outcome::Repair(TableRepair {
+                table: table.to_string(),
+                error: Some(error),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// Compare or repair the tables `names` (all when empty), `parallel` at
+/// once; a table that fails is reported as failed, the others go on.
+/// Returns the progress back for the summary line.
+async fn each_table<'p>(
+    admin: &Admin,
+    names: &[String],
+    work: Work<'_>,
+    p: &'p mut dyn Progress,
+) -> Result<(Vec<Outcome>, &'p mut dyn Progress)> {
+    let local = admin.local().await?;
+    let tables = pick(admin, &local, names).await?;
+    let conds = conditions(&local, &tables, &work.sync().handlers).await;
+    let src = Source::of(admin).await?;
+    let sink = Mutex::new(p);
+    // Futures built first, then run: a closure inside the stream would
+    // make the whole future not `Send` (rustc's higher-ranked lifetimes).
+    let jobs: Vec<_> = tables
+        .iter()
+        .zip(conds)
+        .map(|(t, cond)| {
+            let (sink, src) = (&sink, &src);
+            async move {
+                let mut tp = TableProgress {
+                    table: &t.table_name,
+                    sink,
+                };
+                let r = match cond {
+                    Ok(cond) => work.run(admin, src, t, cond, &mut tp).await,
+                    Err(e) => Err(CascadeError::State(e)),
+                };
+                r.unwrap_or_else(|e| {
+                    tp.step(&format!("FAILED: {e}"));
+                    work.failed(&t.table_name, e.to_string())
+                })
+            }
+        })
+        .collect();
+    let out: Vec<Outcome> = stream::iter(jobs)
+        .buffered(work.sync().parallel.max(1))
+        .collect()
+        .await;
+    Ok((out, sink.into_inner().unwrap_or_else(|e| e.into_inner())))
+}
+
 /// One table's progress lines: whole lines, prefixed with its name, sent
 /// to the progress shared by the tables running at once.
 struct TableProgress<'a, 'p> {
@@ -642,42 +733,14 @@ pub async fn compare_with(
     opts: &SyncOptions,
     p: &mut dyn Progress,
 ) -> Result<Vec<TableCompare>> {
-    let local = admin.local().await?;
-    let tables = pick(admin, &local, names).await?;
-    let conds = conditions(&local, &tables, &opts.handlers).await;
-    let src = Source::of(admin).await?;
-    let sink = Mutex::new(p);
-    // Futures built first, then run: a closure inside the stream would
-    // make the whole future not `Send` (rustc's higher-ranked lifetimes).
-    let work: Vec<_> = tables
-        .iter()
-        .zip(conds)
-        .map(|(t, cond)| {
-            let (sink, src) = (&sink, &src);
-            async move {
-                let mut tp = TableProgress {
-                    table: &t.table_name,
-                    sink,
-                };
-                let r = match cond {
-                    Ok(cond) => compare_table(admin, src, t, cond, opts, &mut tp).await,
-                    Err(e) => Err(CascadeError::State(e)),
-                };
-                match r {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tp.step(&format!("FAILED: {e}"));
-                        TableCompare::failed(&t.table_name, e.to_string())
-                    }
-                }
-            }
+    let (out, p) = each_table(admin, names, Work::Compare(opts), p).await?;
+    let out: Vec<TableCompare> = out
+        .into_iter()
+        .filter_map(|o| match o {
+            Outcome::Compare(c) => Some(c),
+            Outcome::Repair(_) => None,
         })
         .collect();
-    let out: Vec<TableCompare> = stream::iter(work)
-        .buffered(opts.parallel.max(1))
-        .collect()
-        .await;
-    let p = sink.into_inner().unwrap_or_else(|e| e.into_inner());
     let failed = out.iter().filter(|t| t.error.is_some()).count();
     let equal = out.iter().filter(|t| t.equal()).count();
     p.step(&format!(
@@ -953,46 +1016,14 @@ pub async fn repair_with(
     opts: &RepairOptions,
     p: &mut dyn Progress,
 ) -> Result<Vec<TableRepair>> {
-    let local = admin.local().await?;
-    let tables = pick(admin, &local, names).await?;
-    let conds = conditions(&local, &tables, &opts.sync.handlers).await;
-    let src = Source::of(admin).await?;
-    let sink = Mutex::new(p);
-    // Futures built first, then run: a closure inside the stream would
-    // make the whole future not `Send` (rustc's higher-ranked lifetimes).
-    let work: Vec<_> = tables
-        .iter()
-        .zip(conds)
-        .map(|(t, cond)| {
-            let (sink, src) = (&sink, &src);
-            async move {
-                let mut tp = TableProgress {
-                    table: &t.table_name,
-                    sink,
-                };
-                let r = match cond {
-                    Ok(cond) => repair_table(admin, src, t, cond, opts, &mut tp).await,
-                    Err(e) => Err(CascadeError::State(e)),
-                };
-                match r {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tp.step(&format!("FAILED: {e}"));
-                        TableRepair {
-                            table: t.table_name.clone(),
-                            error: Some(e.to_string()),
-                            ..Default::default()
-                        }
-                    }
-                }
-            }
+    let (out, p) = each_table(admin, names, Work::Repair(opts), p).await?;
+    let out: Vec<TableRepair> = out
+        .into_iter()
+        .filter_map(|o| match o {
+            Outcome::Repair(r) => Some(r),
+            Outcome::Compare(_) => None,
         })
         .collect();
-    let out: Vec<TableRepair> = stream::iter(work)
-        .buffered(opts.sync.parallel.max(1))
-        .collect()
-        .await;
-    let p = sink.into_inner().unwrap_or_else(|e| e.into_inner());
     let failed = out.iter().filter(|t| t.error.is_some()).count();
     let fixes = out.iter().filter(|t| !t.sql.is_empty()).count();
     p.step(&format!(
