@@ -91,6 +91,17 @@ fn walmgr(job: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Run and require failure; returns stderr (what the user reads).
+fn fails(job: &Path, args: &[&str]) -> String {
+    let out = walmgr(job, args);
+    assert!(
+        !out.status.success(),
+        "walmgr {} {args:?} succeeded",
+        job.display()
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Run and require success; returns stdout.
 fn ok(job: &Path, args: &[&str]) -> String {
     let out = walmgr(job, args);
@@ -469,9 +480,8 @@ fn the_archive_is_atomic_idempotent_and_checked() {
     let src1 = ws.path("seg1");
     let a = segment_bytes(1);
     fs::write(&src1, &a).unwrap();
-    let out = walmgr(&mj, &["xarchive", src1.to_str().unwrap(), SEG1]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `skydeck walmgr"));
+    let err = fails(&mj, &["xarchive", src1.to_str().unwrap(), SEG1]);
+    assert!(err.contains("run `skydeck walmgr"), "{err}");
     let archive = ws.path("archive/logs.complete");
     fs::create_dir_all(&archive).unwrap();
 
@@ -483,17 +493,14 @@ fn the_archive_is_atomic_idempotent_and_checked() {
     // Other content under the same name: refused loudly, nothing changed.
     let other = ws.path("seg1-other");
     fs::write(&other, segment_bytes(9)).unwrap();
-    let out = walmgr(&mj, &["xarchive", other.to_str().unwrap(), SEG1]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&mj, &["xarchive", other.to_str().unwrap(), SEG1]);
     assert!(
         err.contains("already archived with different content"),
         "{err}"
     );
     // Hostile names never reach the file system.
-    let out = walmgr(&mj, &["xarchive", src1.to_str().unwrap(), "../../etc/x"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a WAL file name"));
+    let err = fails(&mj, &["xarchive", src1.to_str().unwrap(), "../../etc/x"]);
+    assert!(err.contains("is not a WAL file name"), "{err}");
 
     // An archiver killed mid-file leaves no segment, only a temporary file
     // that the next run removes.
@@ -710,9 +717,7 @@ fn job_files_are_checked() {
         "typo.ini",
         "master_data = /x\nwalmgr_data = /y\nkeep_backup = 3\n",
     );
-    let out = walmgr(&bad, &["status"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&bad, &["status"]);
     assert!(
         err.contains("keep_backup") && err.contains("keep_backups"),
         "{err}"
@@ -721,7 +726,7 @@ fn job_files_are_checked() {
         "remote.ini",
         "master_data = /x\nwalmgr_data = standby1:/var/lib/wal\n",
     );
-    let err = String::from_utf8_lossy(&walmgr(&remote, &["status"]).stderr).into_owned();
+    let err = fails(&remote, &["status"]);
     assert!(
         err.contains("slave_config"),
         "a remote archive needs the far job file: {err}"
@@ -730,16 +735,16 @@ fn job_files_are_checked() {
         "split.ini",
         "master_data = /x\nwalmgr_data = a:/w\nfull_backup = b:/w/b\nslave_config = /s.ini\n",
     );
-    let err = String::from_utf8_lossy(&walmgr(&split, &["status"]).stderr).into_owned();
+    let err = fails(&split, &["status"]);
     assert!(err.contains("the archive is on one host"), "{err}");
     let far_standby = ws.job("farsb.ini", "slave_data = /x\nwalmgr_data = a:/w\n");
-    let err = String::from_utf8_lossy(&walmgr(&far_standby, &["status"]).stderr).into_owned();
+    let err = fails(&far_standby, &["status"]);
     assert!(
         err.contains("a standby's archive directories are local"),
         "{err}"
     );
     let neither = ws.job("neither.ini", "walmgr_data = /y\n");
-    let err = String::from_utf8_lossy(&walmgr(&neither, &["status"]).stderr).into_owned();
+    let err = fails(&neither, &["status"]);
     assert!(
         err.contains("master_data") && err.contains("slave_data"),
         "{err}"
@@ -748,59 +753,36 @@ fn job_files_are_checked() {
         "codec.ini",
         "master_data = /x\nwalmgr_data = /y\ncompression = gzip\n",
     );
-    let err = String::from_utf8_lossy(&walmgr(&codec, &["status"]).stderr).into_owned();
+    let err = fails(&codec, &["status"]);
     assert!(err.contains("compression") && err.contains("zstd"), "{err}");
     // A standby command on a master's job file says so.
     let m = ws.job("m.ini", "master_data = /x\nwalmgr_data = /y\n");
-    let err = String::from_utf8_lossy(&walmgr(&m, &["pause"]).stderr).into_owned();
+    let err = fails(&m, &["pause"]);
     assert!(err.contains("runs on a standby"), "{err}");
     // --init-master writes a job file that loads, and refuses to overwrite.
     let new = ws.path("new.ini");
-    let out = Command::new(skydeck())
-        .args([
-            "walmgr",
-            new.to_str().unwrap(),
-            "--init-master",
-            "--pgdata",
-            "/srv/pg",
-            "--archive",
-            "/srv/wal",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let init = [
+        "--init-master",
+        "--pgdata",
+        "/srv/pg",
+        "--archive",
+        "/srv/wal",
+    ];
+    ok(&new, &init);
     assert_eq!(
         fs::metadata(&new).unwrap().permissions().mode() & 0o777,
         0o600
     );
     let text = fs::read_to_string(&new).unwrap();
     assert!(text.contains("master_data = /srv/pg"), "{text}");
-    let out = Command::new(skydeck())
-        .args([
-            "walmgr",
-            new.to_str().unwrap(),
-            "--init-master",
-            "--pgdata",
-            "/srv/pg",
-            "--archive",
-            "/srv/wal",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let out = walmgr(&new, &["listbackups"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(fails(&new, &init).contains("not overwriting"));
+    ok(&new, &["listbackups"]);
     // --init-slave with a primary; no command at all is an error that says
     // what to give.
     let sb = ws.path("new-standby.ini");
-    let out = Command::new(skydeck())
-        .args([
-            "walmgr",
-            sb.to_str().unwrap(),
+    let out = walmgr(
+        &sb,
+        &[
             "--init-slave",
             "--pgdata",
             "/srv/standby",
@@ -808,16 +790,15 @@ fn job_files_are_checked() {
             "/srv/wal",
             "--primary-conninfo",
             "host=db1 user=replicator",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(out.status.success());
     let text = fs::read_to_string(&sb).unwrap();
     assert!(
         text.contains("slave_data = /srv/standby") && text.contains("primary_conninfo = host=db1"),
         "{text}"
     );
-    let err = String::from_utf8_lossy(&walmgr(&sb, &[]).stderr).into_owned();
+    let err = fails(&sb, &[]);
     assert!(err.contains("no command"), "{err}");
 }
 
@@ -1140,13 +1121,8 @@ async fn a_remote_archive_over_ssh() {
         .unwrap();
     let other = ws.path("other");
     fs::write(&other, segment_bytes(7)).unwrap();
-    let out = walmgr(&mj, &["xarchive", other.to_str().unwrap(), &kept]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("different content"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = fails(&mj, &["xarchive", other.to_str().unwrap(), &kept]);
+    assert!(err.contains("different content"), "{err}");
     // sync sends the partial segment there.
     insert(&mc, 501, 600).await;
     let out = ok(&mj, &["sync"]);
@@ -1209,13 +1185,8 @@ async fn the_other_commands() {
 
     // The backup lock.
     ok(&mj, &["xlock", &std::process::id().to_string()]);
-    let out = walmgr(&mj, &["backup"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("another backup is running"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = fails(&mj, &["backup"]);
+    assert!(err.contains("another backup is running"), "{err}");
     let out = walmgr(&mj, &["xlock"]);
     assert!(!out.status.success(), "a held lock is refused");
     ok(&mj, &["xrelease"]);
@@ -1246,13 +1217,8 @@ async fn the_other_commands() {
     wait_count(&c, 150, "the created standby replays").await;
 
     // synch-standby: only with a named standby connected.
-    let out = walmgr(&mj, &["synch-standby", "nosuch"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("none of nosuch is connected"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = fails(&mj, &["synch-standby", "nosuch"]);
+    assert!(err.contains("none of nosuch is connected"), "{err}");
     ok(&mj, &["synch-standby", "created"]);
     // (A reload reaches each session at its own pace.)
     wait_until(
@@ -1286,9 +1252,7 @@ async fn the_other_commands() {
     let last = bad.len() - 1;
     bad[last] ^= 0xff;
     fs::write(&victim, &bad).unwrap();
-    let out = walmgr(&sj, &["restore", &set]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&sj, &["restore", &set]);
     assert!(err.contains("nothing was changed"), "{err}");
     assert!(
         s.data_dir().join("PG_VERSION").exists(),
@@ -1309,9 +1273,7 @@ async fn the_other_commands() {
         ),
     )
     .unwrap();
-    let out = walmgr(&sj, &["restore", &set]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&sj, &["restore", &set]);
     assert!(err.contains("would leave the data directory"), "{err}");
     assert!(!ws.path("evil").exists());
     fs::write(&mf, text).unwrap();
