@@ -503,7 +503,7 @@ fn the_archive_is_atomic_idempotent_and_checked() {
     assert!(err.contains("is not a WAL file name"), "{err}");
 
     // An archiver killed mid-file leaves no segment, only a temporary file
-    // that the next run removes.
+    // that cleanup (or the hosted job) removes.
     let fifo = ws.path("fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo with a valid C string.
@@ -539,6 +539,8 @@ fn the_archive_is_atomic_idempotent_and_checked() {
     let src2 = ws.path("seg2");
     fs::write(&src2, &b).unwrap();
     ok(&mj, &["xarchive", src2.to_str().unwrap(), SEG2]);
+    let out = ok(&mj, &["cleanup"]);
+    assert!(!out.is_empty());
     let leftovers: Vec<_> = fs::read_dir(&archive)
         .unwrap()
         .flatten()

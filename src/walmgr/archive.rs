@@ -73,9 +73,8 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
             outcome: None,
         });
     }
-    if cfg.remote.is_none() {
-        store::sweep_temp(dir);
-    }
+    // (Temporary files of killed writers are swept by the hosted job and
+    // `cleanup`, not here: a listing of the whole archive per segment.)
     let outcome = archive_one(cfg, src, name)?;
     if master.archive_async > 0 {
         spawn_push(cfg, src, name);
@@ -456,17 +455,16 @@ pub fn xprefetch(cfg: &WalConfig, after: &str) -> Result<Vec<String>> {
 /// The lock file `path`, open and flock()ed by us; `None` when another
 /// process holds the flock (the kernel drops it when that process dies, so
 /// a lock is never stale).
-fn open_locked(path: &Path) -> Option<fs::File> {
+fn open_locked(path: &Path) -> io::Result<Option<fs::File>> {
     use std::os::unix::io::AsRawFd;
     let f = fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(path)
-        .ok()?;
+        .open(path)?;
     // SAFETY: flock on a descriptor we own.
-    (unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then_some(f)
+    Ok((unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then_some(f))
 }
 
 fn write_pid(f: &mut fs::File, pid: i32) -> bool {
@@ -480,7 +478,7 @@ fn write_pid(f: &mut fs::File, pid: i32) -> bool {
 /// `xlock PID`: mark the lock file `path` as held by `pid` (another
 /// process, which outlives this command), unless a live process holds it.
 pub fn lock_for(path: &Path, pid: i32) -> bool {
-    let Some(mut f) = open_locked(path) else {
+    let Ok(Some(mut f)) = open_locked(path) else {
         return false;
     };
     if PidLock::holder(path).is_some() {
@@ -498,12 +496,23 @@ impl PidLock {
     /// Take the lock, unless another process holds it (its flock, or a
     /// live pid written by `xlock`).
     pub fn take(path: &Path) -> Option<PidLock> {
-        let mut file = open_locked(path)?;
+        Self::try_take(path).ok().flatten()
+    }
+
+    /// [`PidLock::take`], telling a lock file that cannot be opened or
+    /// written (permissions, a missing directory) from a held one.
+    pub fn try_take(path: &Path) -> io::Result<Option<PidLock>> {
+        let Some(mut file) = open_locked(path)? else {
+            return Ok(None);
+        };
         let me = std::process::id() as i32;
         if PidLock::holder(path).is_some_and(|p| p != me) {
-            return None;
+            return Ok(None);
         }
-        write_pid(&mut file, me).then_some(PidLock { file })
+        if !write_pid(&mut file, me) {
+            return Err(io::Error::other("cannot write the pid"));
+        }
+        Ok(Some(PidLock { file }))
     }
 
     /// The pid that holds `path`, if a live one does.

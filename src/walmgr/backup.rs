@@ -169,6 +169,70 @@ pub fn list_sets(cfg: &WalConfig) -> Result<Vec<BackupSet>> {
     Ok(sets)
 }
 
+/// A set as listings show it: the manifest without its file list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub finished_at: u64,
+    pub data_bytes: u64,
+    pub stored_bytes: u64,
+    pub start_wal: String,
+}
+
+impl Summary {
+    pub fn finished(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.finished_at)
+    }
+}
+
+/// The complete sets' summaries, oldest first. What the console reads
+/// every refresh: a manifest (which lists every file) is parsed once per
+/// change, then remembered.
+pub fn summaries(cfg: &WalConfig) -> Result<Vec<Summary>> {
+    type Cache = std::collections::HashMap<PathBuf, (SystemTime, Summary)>;
+    static CACHE: std::sync::OnceLock<Mutex<Cache>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Cache::new()));
+    let dir = &cfg.full_backup;
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let mf = e.path().join(MANIFEST);
+        let Ok(modified) = fs::metadata(&mf).and_then(|m| m.modified()) else {
+            continue;
+        };
+        let known = cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&mf)
+            .filter(|(t, _)| *t == modified)
+            .map(|(_, s)| s.clone());
+        let summary = match known {
+            Some(s) => s,
+            None => {
+                let text =
+                    fs::read_to_string(&mf).with_context(|| format!("reading {}", mf.display()))?;
+                let s: Summary = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a walmgr backup manifest", mf.display()))?;
+                cache
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(mf, (modified, s.clone()));
+                s
+            }
+        };
+        out.push(summary);
+    }
+    out.sort_by(|a, b| (a.finished_at, &a.name).cmp(&(b.finished_at, &b.name)));
+    Ok(out)
+}
+
 /// Find a set by name (or path); `None`: the newest.
 pub fn find_set(cfg: &WalConfig, name: Option<&str>) -> Result<BackupSet> {
     let sets = list_sets(cfg)?;
@@ -361,7 +425,9 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
     super::make_dir(&sets_dir, owner)?;
     super::make_dir(&lock_dir, owner)?;
     let lock_path = lock_dir.join(BACKUPLOCK);
-    let _lock = PidLock::take(&lock_path).ok_or_else(|| {
+    let _lock = PidLock::try_take(&lock_path)
+        .with_context(|| format!("taking the backup lock {}", lock_path.display()))?
+        .ok_or_else(|| {
         anyhow!(
             "another backup is running (pid {} holds {}); wait for it, or remove the file if that process is not a backup",
             PidLock::holder(&lock_path).map(|p| p.to_string()).unwrap_or_else(|| "?".into()),

@@ -154,7 +154,6 @@ pub fn receive(cfg: &WalConfig, kind: Kind, name: &str) -> Result<()> {
             cfg.ini.display()
         );
     }
-    super::store::sweep_temp(dir);
     let mut stdin = io::stdin().lock();
     super::store::receive(&mut stdin, &dir.join(name), kind == Kind::Partial)?;
     if kind == Kind::Partial {

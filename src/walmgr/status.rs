@@ -99,17 +99,17 @@ fn local_archive(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
         Err(e) => errors.push(format!("{e:#}")),
     }
     let now = SystemTime::now();
-    match backup::list_sets(cfg) {
+    match backup::summaries(cfg) {
         Ok(sets) => {
             v.backups = sets
-                .iter()
+                .into_iter()
                 .rev()
                 .map(|s| WalBackupView {
-                    name: s.manifest.name.clone(),
-                    age: now.duration_since(s.manifest.finished()).ok(),
-                    size: s.manifest.data_bytes,
-                    stored: s.manifest.stored_bytes,
-                    start_wal: s.manifest.start_wal.clone(),
+                    age: now.duration_since(s.finished()).ok(),
+                    size: s.data_bytes,
+                    stored: s.stored_bytes,
+                    start_wal: s.start_wal,
+                    name: s.name,
                 })
                 .collect();
             let oldest = v.backups.last().map(|b| b.start_wal.clone());
