@@ -70,11 +70,7 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 fn sh(cmd: &str) -> Result<()> {
-    let st = Command::new("/bin/sh").arg("-c").arg(cmd).status()?;
-    if !st.success() {
-        bail!("{cmd} failed ({st})");
-    }
-    Ok(())
+    crate::walmgr::restore::sh(cmd, "the cp baseline")
 }
 
 /// Run `each(segment)` for every segment in order; the seconds it took.

@@ -606,18 +606,30 @@ pub struct Damaged {
 /// Check every archived file against its checksum, two at a time.
 pub fn verify_all(dir: &Path) -> Result<(usize, Vec<Damaged>)> {
     let files = list(dir)?;
+    let bad = check_each(&files, |f| {
+        let p = dir.join(&f.name);
+        store::verify(&p).err().map(|e| Damaged {
+            path: p,
+            error: e.to_string(),
+        })
+    });
+    Ok((files.len(), bad))
+}
+
+/// Run `check` over `items` on two threads (reading and hashing every
+/// file is the work); what it finds, sorted by path.
+pub fn check_each<T: Sync>(
+    items: &[T],
+    check: impl Fn(&T) -> Option<Damaged> + Sync,
+) -> Vec<Damaged> {
     let bad = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for half in files.chunks(files.len().div_ceil(2).max(1)) {
-            let bad = &bad;
+        for half in items.chunks(items.len().div_ceil(2).max(1)) {
+            let (bad, check) = (&bad, &check);
             s.spawn(move || {
-                for f in half {
-                    let p = dir.join(&f.name);
-                    if let Err(e) = store::verify(&p) {
-                        bad.lock().unwrap_or_else(|p| p.into_inner()).push(Damaged {
-                            path: p,
-                            error: e.to_string(),
-                        });
+                for it in half {
+                    if let Some(d) = check(it) {
+                        bad.lock().unwrap_or_else(|p| p.into_inner()).push(d);
                     }
                 }
             });
@@ -625,7 +637,7 @@ pub fn verify_all(dir: &Path) -> Result<(usize, Vec<Damaged>)> {
     });
     let mut bad = bad.into_inner().unwrap_or_else(|p| p.into_inner());
     bad.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((files.len(), bad))
+    bad
 }
 
 /// Missing segments between `from` and the newest archived segment of

@@ -857,35 +857,19 @@ pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
 
 /// Check every file of a set against its checksum and the manifest.
 pub fn verify_set(set: &BackupSet) -> Vec<archive::Damaged> {
-    let bad = Mutex::new(Vec::new());
-    let files = &set.manifest.files;
-    std::thread::scope(|s| {
-        for half in files.chunks(files.len().div_ceil(2).max(1)) {
-            let bad = &bad;
-            s.spawn(move || {
-                for f in half {
-                    let p = set.stored_path(&f.path);
-                    let err = match store::verify(&p) {
-                        Ok(h) if h.sha256_hex() != f.sha256 || h.len != f.size => Some(format!(
-                            "does not match the manifest (sha256 {}, manifest {})",
-                            h.sha256_hex(),
-                            f.sha256
-                        )),
-                        Ok(_) => None,
-                        Err(e) => Some(e.to_string()),
-                    };
-                    if let Some(error) = err {
-                        bad.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(archive::Damaged { path: p, error });
-                    }
-                }
-            });
-        }
-    });
-    let mut v = bad.into_inner().unwrap_or_else(|p| p.into_inner());
-    v.sort_by(|a, b| a.path.cmp(&b.path));
-    v
+    archive::check_each(&set.manifest.files, |f| {
+        let p = set.stored_path(&f.path);
+        let error = match store::verify(&p) {
+            Ok(h) if h.sha256_hex() != f.sha256 || h.len != f.size => format!(
+                "does not match the manifest (sha256 {}, manifest {})",
+                h.sha256_hex(),
+                f.sha256
+            ),
+            Ok(_) => return None,
+            Err(e) => e.to_string(),
+        };
+        Some(archive::Damaged { path: p, error })
+    })
 }
 
 #[cfg(test)]
