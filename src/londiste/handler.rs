@@ -552,7 +552,7 @@ impl HandlerEnv {
 
     /// The obfuscator, loaded from `obfuscator_map` on first use.
     pub fn obfuscator(&self) -> Result<Arc<Obfuscator>, String> {
-        let mut g = self.obfuscator.lock().expect("obfuscator lock");
+        let mut g = self.obfuscator.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(o) = &*g {
             return Ok(o.clone());
         }
@@ -772,15 +772,13 @@ impl Router {
                 Ok(())
             }
             Kind::Dispatch => {
-                if !self.dispatch.contains_key(&t.table_name) {
-                    let d = Dispatch::new(&h.name, &h.args, &t.table_name, t.dest())
-                        .map_err(|e| format!("table {}: {e}", t.table_name))?;
-                    self.dispatch.insert(t.table_name.clone(), d);
-                }
-                let d = self
-                    .dispatch
-                    .get_mut(&t.table_name)
-                    .expect("inserted above");
+                let d = match self.dispatch.entry(t.table_name.clone()) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                        Dispatch::new(&h.name, &h.args, &t.table_name, t.dest())
+                            .map_err(|e| format!("table {}: {e}", t.table_name))?,
+                    ),
+                };
                 d.push(batch, ev)
                     .map_err(|e| format!("table {}: {e}", t.table_name))
             }
