@@ -8,8 +8,9 @@
 //! the same directory, fsynced, then hard-linked to its final name (which
 //! fails if the name exists, so two writers never overwrite each other) and
 //! the directory fsynced. A file is therefore in the archive whole or not
-//! at all; a killed writer leaves only a temporary file, which later
-//! writers remove once its process is gone.
+//! at all; a killed writer leaves only a temporary file (`.tmp.PID.…`),
+//! which [`sweep_temp`] removes once its process is gone (the hosted job
+//! each loop, `cleanup`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
