@@ -173,6 +173,8 @@ fn bench_pgq_quick_reports_consistent_figures() {
         "consume.sql_loop",
         "trigger.off",
         "trigger.on",
+        "trigger.loop_off",
+        "trigger.loop_on",
     ] {
         let m = by_key.get(key);
         let failures = &report["failures"];

@@ -14,7 +14,11 @@
 //!   Rust [`Consumer::process_batch`], the bare SQL loop in pgbench, and
 //!   python3-pgq's `pgq.Consumer` when `/usr/bin/python3` has it.
 //! * trigger: pgbench TPC-B with and without `pgq.logutriga` on its four
-//!   tables, alternating, `VACUUM ANALYZE` and `CHECKPOINT` before each run.
+//!   tables, alternating, `VACUUM ANALYZE` and `CHECKPOINT` before each run;
+//!   and the same transaction committed one by one in a procedure (one
+//!   backend, no client round trip, `synchronous_commit = off` for that
+//!   session): the CPU a transaction costs, with far less noise than four
+//!   pgbench clients waiting on fsync.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -102,6 +106,8 @@ struct Sizes {
     tpcb_scale: u32,
     tpcb_seconds: u32,
     tpcb_clients: u32,
+    /// TPC-B transactions of the in-server loop (one backend, no client).
+    loop_txns: u32,
 }
 
 impl Sizes {
@@ -117,6 +123,7 @@ impl Sizes {
                 tpcb_scale: 1,
                 tpcb_seconds: tpcb_seconds.unwrap_or(5),
                 tpcb_clients: 4,
+                loop_txns: 2_000,
             }
         } else {
             Sizes {
@@ -129,6 +136,7 @@ impl Sizes {
                 tpcb_scale: 10,
                 tpcb_seconds: tpcb_seconds.unwrap_or(30),
                 tpcb_clients: 4,
+                loop_txns: 30_000,
             }
         }
     }
@@ -154,6 +162,9 @@ const CON_PY_VS_SQL: &str = "consume.python_vs_sql_loop";
 const TRG_OFF: &str = "trigger.off";
 const TRG_ON: &str = "trigger.on";
 const TRG_RATIO: &str = "trigger.on_vs_off";
+const LOOP_OFF: &str = "trigger.loop_off";
+const LOOP_ON: &str = "trigger.loop_on";
+const LOOP_RATIO: &str = "trigger.loop_on_vs_off";
 
 fn metrics() -> Metrics {
     const ON_PAR: &str = "skydeck/C >= 0.95 (on par)";
@@ -261,6 +272,28 @@ fn metrics() -> Metrics {
         )
         .baseline(0.767)
         .goal(GoalOn::SkydeckVsC, 0.95, ON_PAR),
+        // The same transaction in a procedure that commits after each one:
+        // no client round trips, no fsync wait, no other backend, so the
+        // figures show the CPU a transaction costs with little noise.
+        Metric::new(
+            LOOP_OFF,
+            "trigger",
+            "TPC-B in one backend, no trigger",
+            Unit::Tps,
+        ),
+        Metric::new(
+            LOOP_ON,
+            "trigger",
+            "TPC-B in one backend, logutriga on 4 tables",
+            Unit::Tps,
+        ),
+        Metric::ratio(
+            LOOP_RATIO,
+            "trigger",
+            "one backend, with / without trigger",
+            LOOP_ON,
+            LOOP_OFF,
+        ),
     ])
 }
 
@@ -1285,8 +1318,9 @@ impl Bench<'_> {
             if let Err(e) = self.tpcb_init(i).await {
                 let e = format!("preparing TPC-B: {e:#}");
                 progress(&format!("{}: FAILED: {e}", target.label()));
-                self.fail(TRG_OFF, target, e.clone());
-                self.fail(TRG_ON, target, e);
+                for key in [TRG_OFF, TRG_ON, LOOP_OFF, LOOP_ON] {
+                    self.fail(key, target, e.clone());
+                }
             }
         }
         for run in 0..self.runs {
@@ -1298,12 +1332,25 @@ impl Bench<'_> {
                     [true, false]
                 };
                 for on in modes {
-                    let key = if on { TRG_ON } else { TRG_OFF };
-                    if self.is_broken(key, target) {
+                    let (key, loop_key) = if on {
+                        (TRG_ON, LOOP_ON)
+                    } else {
+                        (TRG_OFF, LOOP_OFF)
+                    };
+                    if self.is_broken(key, target) || self.is_broken(loop_key, target) {
                         continue;
                     }
-                    let r = self.tpcb_once(i, on).await;
-                    self.record(key, target, run, r, "tps");
+                    match self.tpcb_once(i, on).await {
+                        Ok((tps, loop_tps)) => {
+                            self.record(key, target, run, Ok(tps), "tps");
+                            self.record(loop_key, target, run, Ok(loop_tps), "tps");
+                        }
+                        Err(e) => {
+                            let text = format!("{e:#}");
+                            self.record(key, target, run, Err(e), "tps");
+                            self.record(loop_key, target, run, Err(anyhow!(text)), "tps");
+                        }
+                    }
                 }
             }
         }
@@ -1323,10 +1370,39 @@ impl Bench<'_> {
                     db::describe(&e)
                 )
             })?;
+        d.admin
+            .batch_execute(TPCB_LOOP_SQL)
+            .await
+            .map_err(|e| anyhow!("creating the TPC-B loop procedure: {}", db::describe(&e)))?;
         Ok(())
     }
 
-    async fn tpcb_once(&self, i: usize, on: bool) -> Result<f64> {
+    /// Runs `n` TPC-B transactions in the server, one backend, and returns
+    /// their rate.  synchronous_commit is off for this session only: the
+    /// figure is the CPU of a transaction, not the disk's flush.
+    async fn tpcb_loop(&self, i: usize, n: u32) -> Result<f64> {
+        let d = &self.dbs[i];
+        let call = |n: u32| format!("call public.skydeck_bench_tpcb({n})");
+        let run = async {
+            d.admin
+                .batch_execute("set synchronous_commit = off")
+                .await?;
+            // warms the session's caches (the trigger's among them)
+            d.admin.batch_execute(&call(n / 10 + 1)).await?;
+            let t0 = Instant::now();
+            d.admin.batch_execute(&call(n)).await?;
+            Ok::<f64, tokio_postgres::Error>(t0.elapsed().as_secs_f64())
+        };
+        let secs = run.await;
+        let reset = d.admin.batch_execute("reset synchronous_commit").await;
+        let secs = secs
+            .and_then(|s| reset.map(|()| s))
+            .map_err(|e| anyhow!("the in-server TPC-B loop: {}", db::describe(&e)))?;
+        Ok(f64::from(n) / secs.max(1e-9))
+    }
+
+    /// pgbench's tps, then the in-server loop's.
+    async fn tpcb_once(&self, i: usize, on: bool) -> Result<(f64, f64)> {
         let d = &self.dbs[i];
         let z = &self.sizes;
         if on {
@@ -1350,6 +1426,7 @@ impl Bench<'_> {
                 .map_err(|e| anyhow!("creating the logutriga triggers: {}", db::describe(&e)))?;
         }
         let result = async {
+            let loop_tps = self.tpcb_loop(i, z.loop_txns).await?;
             d.admin
                 .batch_execute("vacuum analyze")
                 .await
@@ -1364,7 +1441,8 @@ impl Bench<'_> {
             .map(|s| s.to_string())
             .collect();
             let timeout = Duration::from_secs(u64::from(z.tpcb_seconds) + 600);
-            self.pgbench.run(&d.db, &args, timeout).await
+            let run = self.pgbench.run(&d.db, &args, timeout).await?;
+            Ok::<_, anyhow::Error>((run, loop_tps))
         }
         .await;
         if on {
@@ -1382,14 +1460,15 @@ impl Bench<'_> {
                 .await
                 .map_err(|e| anyhow!("dropping the logutriga triggers: {}", db::describe(&e)))?;
         }
-        let run = result?;
+        let (run, loop_tps) = result?;
         if on {
             // Each TPC-B transaction writes 4 rows, so 4 events; a
             // transaction cut off by -T may add its own.
             let events = queue_event_count(&d.admin, TRIGGER_QUEUE).await? as u64;
             // The next run's VACUUM need not walk this run's events.
             drop_queue_if_exists(&d.admin, TRIGGER_QUEUE).await?;
-            let expected = 4 * run.transactions;
+            // the loop's transactions (and its warm-up's) as well
+            let expected = 4 * (run.transactions + u64::from(z.loop_txns + z.loop_txns / 10 + 1));
             if events < expected || events > expected + 4 * u64::from(z.tpcb_clients) {
                 bail!(
                     "logutriga queued {events} events for {} transactions (expected 4 per transaction)",
@@ -1397,9 +1476,40 @@ impl Bench<'_> {
                 );
             }
         }
-        Ok(run.tps)
+        Ok((run.tps, loop_tps))
     }
 }
+
+/// pgbench's TPC-B transaction (the same statements, random keys over the
+/// whole scale), committed one by one in a procedure.
+const TPCB_LOOP_SQL: &str = r#"
+create or replace procedure public.skydeck_bench_tpcb(n integer)
+language plpgsql as $$
+declare
+    nbranches integer;
+    a integer;
+    t integer;
+    b integer;
+    delta integer;
+    bal integer;
+begin
+    select count(*) into nbranches from public.pgbench_branches;
+    for i in 1 .. n loop
+        a := 1 + floor(random() * 100000 * nbranches)::integer;
+        t := 1 + floor(random() * 10 * nbranches)::integer;
+        b := 1 + floor(random() * nbranches)::integer;
+        delta := floor(random() * 10001)::integer - 5000;
+        update public.pgbench_accounts set abalance = abalance + delta where aid = a;
+        select abalance into bal from public.pgbench_accounts where aid = a;
+        update public.pgbench_tellers set tbalance = tbalance + delta where tid = t;
+        update public.pgbench_branches set bbalance = bbalance + delta where bid = b;
+        insert into public.pgbench_history (tid, bid, aid, delta, mtime)
+            values (t, b, a, delta, current_timestamp);
+        commit;
+    end loop;
+end;
+$$;
+"#;
 
 struct InsertScripts {
     single: String,
