@@ -16,7 +16,7 @@ use common::*;
 use crossterm::event::KeyCode;
 use skydeck_ui::app::ToastKind;
 use skydeck_ui::fixtures;
-use skydeck_ui::model::{Action, ActionResult, MergeState, Snapshot};
+use skydeck_ui::model::{Action, MergeState, Snapshot};
 use skydeck_ui::views::tables::Item;
 use skydeck_ui::{render_once, render_to_string, App, ConsoleOptions, Event, ViewId};
 
@@ -61,17 +61,6 @@ fn fold_root(a: &mut App) {
     assert!(a.select_table(ROOT, None));
     press(a, KeyCode::Enter);
     assert!(a.tables().collapsed.contains("replika/shop_root"));
-}
-
-fn result(a: &mut App, action: Action, ok: bool, message: &str) {
-    a.update(
-        Event::Result(ActionResult {
-            action,
-            ok,
-            message: s(message),
-        }),
-        Instant::now(),
-    );
 }
 
 // ----- the view --------------------------------------------------------------

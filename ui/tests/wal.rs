@@ -16,9 +16,7 @@ use common::*;
 use crossterm::event::KeyCode;
 use ratatui::style::{Color, Style};
 use skydeck_ui::fixtures;
-use skydeck_ui::model::{
-    Action, ActionResult, Alert, Level, Snapshot, WalRole, WalSource, WalView,
-};
+use skydeck_ui::model::{Action, Alert, Level, Snapshot, WalRole, WalSource, WalView};
 use skydeck_ui::{render_to_buffer, render_to_string, App, ConsoleOptions, Event, ViewId};
 
 const LEGACY: &str = "walmgr_legacy";
@@ -49,17 +47,6 @@ fn selected(a: &App) -> String {
 fn select(a: &mut App, job: &str) {
     assert!(a.select_wal(job), "no job {job}");
     assert_eq!(selected(a), job);
-}
-
-fn result(a: &mut App, action: Action, ok: bool, message: &str) {
-    a.update(
-        Event::Result(ActionResult {
-            action,
-            ok,
-            message: s(message),
-        }),
-        Instant::now(),
-    );
 }
 
 /// A style's foreground as the buffer holds it (none: `Reset`).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use skydeck_ui::model::Snapshot;
+use skydeck_ui::model::{Action, ActionResult, Snapshot};
 use skydeck_ui::{fixtures, App, ConsoleOptions, Event, ViewId};
 
 pub const W: u16 = 120;
@@ -97,4 +97,16 @@ pub fn selected_queue(app: &App) -> String {
         .queue(app.snapshot())
         .map(|q| format!("{}/{}", q.database, q.name))
         .unwrap_or_default()
+}
+
+/// The daemon's answer to `action` arrives.
+pub fn result(app: &mut App, action: Action, ok: bool, message: &str) {
+    app.update(
+        Event::Result(ActionResult {
+            action,
+            ok,
+            message: message.to_string(),
+        }),
+        Instant::now(),
+    );
 }
