@@ -206,6 +206,26 @@ fn worker(name: &str, connstr: &str) -> Arc<CascadeWorker> {
     Arc::new(CascadeWorker::new(s, String::new(), name).with_applier(app))
 }
 
+/// Writes a heartbeat on the source; returns it as the destination will
+/// show it once replicated.
+async fn beat(src: &tokio_postgres::Client) -> Result<String> {
+    let row = src
+        .query_one(
+            "update bench_hb set ts = clock_timestamp() where id = 1 returning ts::text",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Whether the destination has the heartbeat `mark`.
+async fn seen(dst: &tokio_postgres::Client, mark: &str) -> Result<bool> {
+    let row = dst
+        .query_one("select ts::text from bench_hb where id = 1", &[])
+        .await?;
+    Ok(row.get::<_, String>(0) == mark)
+}
+
 /// Heartbeat lag sampler: every 0.5 s write the time on the source and
 /// read the destination's copy.
 fn sampler(
@@ -221,19 +241,9 @@ fn sampler(
             // A heartbeat every 0.5 s; its lag is the time until the
             // destination has it, polled every 10 ms.
             let t0 = Instant::now();
-            let mark: String = s
-                .query_one(
-                    "update bench_hb set ts = clock_timestamp() where id = 1 returning ts::text",
-                    &[],
-                )
-                .await?
-                .get(0);
+            let mark = beat(&s).await?;
             loop {
-                let seen: String = d
-                    .query_one("select ts::text from bench_hb where id = 1", &[])
-                    .await?
-                    .get(0);
-                if seen == mark {
+                if seen(&d, &mark).await? {
                     lags.push(t0.elapsed().as_secs_f64());
                     break;
                 }
@@ -257,19 +267,9 @@ async fn marker(src: &str, dst: &str, limit: Duration) -> Result<f64> {
     let s = crate::db::connect(src).await?;
     let d = crate::db::connect(dst).await?;
     let t0 = Instant::now();
-    let mark: String = s
-        .query_one(
-            "update bench_hb set ts = clock_timestamp() where id = 1 returning ts::text",
-            &[],
-        )
-        .await?
-        .get(0);
+    let mark = beat(&s).await?;
     loop {
-        let seen: String = d
-            .query_one("select ts::text from bench_hb where id = 1", &[])
-            .await?
-            .get(0);
-        if seen == mark {
+        if seen(&d, &mark).await? {
             return Ok(t0.elapsed().as_secs_f64());
         }
         if t0.elapsed() > limit {

@@ -122,6 +122,21 @@ fn local_archive(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     }
 }
 
+/// A connection to the `side` server, or its error noted for the status.
+async fn connect(
+    side: &str,
+    connstr: &str,
+    errors: &mut Vec<String>,
+) -> Option<tokio_postgres::Client> {
+    match crate::db::connect(connstr).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(format!("{side}: {e}"));
+            None
+        }
+    }
+}
+
 async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     let Some(m) = &cfg.master else { return };
     if let Ok(rd) = std::fs::read_dir(m.data.join("pg_wal").join("archive_status")) {
@@ -131,12 +146,8 @@ async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
                 .count() as u64,
         );
     }
-    let c = match crate::db::connect(m.db.expose()).await {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(format!("master: {e}"));
-            return;
-        }
+    let Some(c) = connect("master", m.db.expose(), errors).await else {
+        return;
     };
     let r = c
         .query_one(
@@ -174,12 +185,8 @@ async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
         }
         return;
     };
-    let c = match crate::db::connect(db.expose()).await {
-        Ok(c) => c,
-        Err(e) => {
-            errors.push(format!("standby: {e}"));
-            return;
-        }
+    let Some(c) = connect("standby", db.expose(), errors).await else {
+        return;
     };
     let r = c
         .query_one(

@@ -607,13 +607,17 @@ mod tests {
             let want: [u8; 32] = Sha256::digest(&data).into();
             assert_eq!(h.sha256, want);
         }
-        // No temporary files are left.
-        let names: Vec<String> = fs::read_dir(&d)
+        assert_no_temp(&d);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// No temporary files are left in `d`.
+    fn assert_no_temp(d: &Path) {
+        let names: Vec<String> = fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.starts_with(".tmp")), "{names:?}");
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -668,11 +672,7 @@ mod tests {
             fs::write(&dst, &raw[..10]).unwrap();
             assert!(matches!(verify(&dst), Err(StoreError::BadHeader { .. })));
         }
-        let names: Vec<String> = fs::read_dir(&d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(names.iter().all(|n| !n.starts_with(".tmp")), "{names:?}");
+        assert_no_temp(&d);
         fs::remove_dir_all(&d).unwrap();
     }
 
