@@ -1388,7 +1388,7 @@ impl Bench<'_> {
                 .batch_execute("set synchronous_commit = off")
                 .await?;
             // warms the session's caches (the trigger's among them)
-            d.admin.batch_execute(&call(n / 10 + 1)).await?;
+            d.admin.batch_execute(&call(loop_warmup(n))).await?;
             let t0 = Instant::now();
             d.admin.batch_execute(&call(n)).await?;
             Ok::<f64, tokio_postgres::Error>(t0.elapsed().as_secs_f64())
@@ -1468,7 +1468,8 @@ impl Bench<'_> {
             // The next run's VACUUM need not walk this run's events.
             drop_queue_if_exists(&d.admin, TRIGGER_QUEUE).await?;
             // the loop's transactions (and its warm-up's) as well
-            let expected = 4 * (run.transactions + u64::from(z.loop_txns + z.loop_txns / 10 + 1));
+            let expected =
+                4 * (run.transactions + u64::from(z.loop_txns + loop_warmup(z.loop_txns)));
             if events < expected || events > expected + 4 * u64::from(z.tpcb_clients) {
                 bail!(
                     "logutriga queued {events} events for {} transactions (expected 4 per transaction)",
@@ -1478,6 +1479,11 @@ impl Bench<'_> {
         }
         Ok((run.tps, loop_tps))
     }
+}
+
+/// Transactions the in-server loop runs before the `n` it times.
+fn loop_warmup(n: u32) -> u32 {
+    n / 10 + 1
 }
 
 /// pgbench's TPC-B transaction (the same statements, random keys over the
