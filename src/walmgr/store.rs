@@ -387,18 +387,7 @@ fn write_temp(src: &mut dyn Read, tmp: &Path, codec: Codec) -> Result<(Header, u
         hash: Sha256::new(),
         len: 0,
     };
-    let copy = |r: &mut HashingReader, w: &mut dyn Write| -> io::Result<()> {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match r.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            w.write_all(&buf[..n])?;
-        }
-    };
+    let copy = |r: &mut HashingReader, w: &mut dyn Write| each_chunk(r, |b| w.write_all(b));
     match codec {
         Codec::None => copy(&mut reader, &mut out).map_err(ioe(tmp, "writing"))?,
         Codec::Zstd(level) => {
@@ -433,21 +422,28 @@ fn write_temp(src: &mut dyn Read, tmp: &Path, codec: Codec) -> Result<(Header, u
 /// SHA-256 and length of a plain file, read in chunks.
 pub fn hash_file(path: &Path) -> Result<([u8; 32], u64), StoreError> {
     let f = File::open(path).map_err(ioe(path, "opening"))?;
-    let mut r = BufReader::with_capacity(CHUNK, f);
     let mut h = Sha256::new();
     let mut len = 0u64;
+    each_chunk(&mut BufReader::with_capacity(CHUNK, f), |b| {
+        h.update(b);
+        len += b.len() as u64;
+        Ok(())
+    })
+    .map_err(ioe(path, "reading"))?;
+    Ok((h.finalize().into(), len))
+}
+
+/// Reads `r` to its end in CHUNK-sized pieces, handing each to `each`.
+fn each_chunk(r: &mut dyn Read, mut each: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ioe(path, "reading")(e)),
-        };
-        h.update(&buf[..n]);
-        len += n as u64;
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => each(&buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    Ok((h.finalize().into(), len))
 }
 
 /// The header of a stored file.
@@ -481,19 +477,12 @@ pub fn extract(path: &Path, out: &mut dyn Write) -> Result<Header, StoreError> {
     let mut body = BufReader::with_capacity(CHUNK, f);
     let mut hash = Sha256::new();
     let mut len = 0u64;
-    let mut pump = |r: &mut dyn Read| -> io::Result<()> {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match r.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hash.update(&buf[..n]);
-            len += n as u64;
-            out.write_all(&buf[..n])?;
-        }
+    let mut pump = |r: &mut dyn Read| {
+        each_chunk(r, |b| {
+            hash.update(b);
+            len += b.len() as u64;
+            out.write_all(b)
+        })
     };
     let corrupt = |found: String| StoreError::Corrupt {
         path: path.to_path_buf(),
