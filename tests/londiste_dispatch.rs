@@ -57,15 +57,6 @@ async fn run(c: &mut Client, d: &mut Dispatch, events: &[Event]) -> Result<(), S
     Ok(())
 }
 
-async fn texts(c: &Client, sql: &str) -> Vec<String> {
-    c.query(sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<_, String>(0))
-        .collect()
-}
-
 #[tokio::test]
 async fn partitions_templates_and_retention() {
     let db = common::installed_db("ldisp_part").await;
@@ -115,7 +106,7 @@ async fn partitions_templates_and_retention() {
     .unwrap();
     let today_part = format!("r_{}", today.replace('-', "_"));
     assert_eq!(
-        texts(
+        common::texts(
             &c,
             "select c.relname::text from pg_class c where c.relname like 'r\\_%' and c.relkind = 'r' order by 1"
         )
@@ -123,7 +114,7 @@ async fn partitions_templates_and_retention() {
         std::slice::from_ref(&today_part)
     );
     assert_eq!(
-        texts(&c, "select tableoid::regclass::text || ':' || id from r").await,
+        common::texts(&c, "select tableoid::regclass::text || ':' || id from r").await,
         [format!("{today_part}:2")]
     );
 
@@ -156,7 +147,7 @@ async fn partitions_templates_and_retention() {
     .await
     .unwrap();
     assert_eq!(
-        texts(
+        common::texts(
             &c,
             "select tableoid::regclass::text || ':' || \"Id\" || ':' || \"V v\" from \"Odd T\" order by 1"
         )
@@ -164,11 +155,11 @@ async fn partitions_templates_and_retention() {
         ["\"Odd T_2024_02\":1:a", "\"Odd T_2024_02\":2:b2"]
     );
     assert_eq!(
-        texts(&c, "select what from pre_log").await,
+        common::texts(&c, "select what from pre_log").await,
         ["public.\"Odd T_2024_02\" month 2024-02-03 00:00:00"]
     );
     assert_eq!(
-        texts(
+        common::texts(
             &c,
             "select obj_description('public.\"Odd T_2024_02\"'::regclass, 'pg_class')"
         )
@@ -209,7 +200,7 @@ async fn row_modes_methods_and_filters() {
     .await
     .unwrap();
     assert_eq!(
-        texts(&c, "select id || ':' || v from m order by id").await,
+        common::texts(&c, "select id || ':' || v from m order by id").await,
         ["1:replaced", "5:upserted"]
     );
 
@@ -233,7 +224,7 @@ async fn row_modes_methods_and_filters() {
     .await
     .unwrap();
     assert_eq!(
-        texts(&c, "select id || ':' || v from m order by id").await,
+        common::texts(&c, "select id || ':' || v from m order by id").await,
         ["1:replaced", "5:upserted", "6:new"]
     );
 
@@ -250,7 +241,10 @@ async fn row_modes_methods_and_filters() {
     )
     .await
     .unwrap();
-    assert_eq!(texts(&c, "select id || ':' || v from m").await, ["8:after"]);
+    assert_eq!(
+        common::texts(&c, "select id || ':' || v from m").await,
+        ["8:after"]
+    );
 
     // method 3 loads inserts into a table without a key; anything else is
     // an error naming the event.
@@ -271,7 +265,10 @@ async fn row_modes_methods_and_filters() {
     )
     .await
     .unwrap();
-    assert_eq!(texts(&c, "select count(*)::text from logonly").await, ["2"]);
+    assert_eq!(
+        common::texts(&c, "select count(*)::text from logonly").await,
+        ["2"]
+    );
     let e = run(&mut c, &mut d, &[ev(11, "U:id", "id=1&v=y", "public.m")])
         .await
         .unwrap_err();
@@ -298,7 +295,7 @@ async fn row_modes_methods_and_filters() {
         .await
         .unwrap();
     assert_eq!(
-        texts(
+        common::texts(
             &c,
             "select tableoid::regclass::text || ':' || v from logonly where v = 'z'"
         )

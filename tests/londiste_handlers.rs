@@ -126,12 +126,7 @@ fn say() -> impl FnMut(&str) + Send {
 
 async fn rows(connstr: &str, sql: &str) -> Vec<String> {
     let c = skydeck::db::connect(connstr).await.unwrap();
-    c.query(sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<_, String>(0))
-        .collect()
+    common::texts(&c, sql).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

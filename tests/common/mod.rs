@@ -260,3 +260,13 @@ pub async fn create_chain(nodes: &[(&skydeck::cascade::admin::Admin, &str, &str)
             .unwrap();
     }
 }
+
+/// The first column of every row `sql` returns, as text.
+pub async fn texts(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    c.query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect()
+}
