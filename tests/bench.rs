@@ -175,6 +175,7 @@ fn bench_pgq_quick_reports_consistent_figures() {
         "trigger.on",
         "trigger.loop_off",
         "trigger.loop_on",
+        "trigger.loop_floor",
     ] {
         let m = by_key.get(key);
         let failures = &report["failures"];

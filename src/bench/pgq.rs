@@ -165,6 +165,7 @@ const TRG_RATIO: &str = "trigger.on_vs_off";
 const LOOP_OFF: &str = "trigger.loop_off";
 const LOOP_ON: &str = "trigger.loop_on";
 const LOOP_RATIO: &str = "trigger.loop_on_vs_off";
+const LOOP_FLOOR: &str = "trigger.loop_floor";
 
 fn metrics() -> Metrics {
     const ON_PAR: &str = "skydeck/C >= 0.95 (on par)";
@@ -293,6 +294,16 @@ fn metrics() -> Metrics {
             "one backend, with / without trigger",
             LOOP_ON,
             LOOP_OFF,
+        ),
+        // What any PL/pgSQL trigger pays before it does logutriga's work:
+        // one that only queues a constant event through pgq.insert_event
+        // (no row access, no encoding, no checks).  Set against the C
+        // logutriga's row above, it shows how close PL/pgSQL can come.
+        Metric::new(
+            LOOP_FLOOR,
+            "trigger",
+            "one backend, PL/pgSQL trigger only calling insert_event",
+            Unit::Tps,
         ),
     ])
 }
@@ -1318,7 +1329,7 @@ impl Bench<'_> {
             if let Err(e) = self.tpcb_init(i).await {
                 let e = format!("preparing TPC-B: {e:#}");
                 progress(&format!("{}: FAILED: {e}", target.label()));
-                for key in [TRG_OFF, TRG_ON, LOOP_OFF, LOOP_ON] {
+                for key in [TRG_OFF, TRG_ON, LOOP_OFF, LOOP_ON, LOOP_FLOOR] {
                     self.fail(key, target, e.clone());
                 }
             }
@@ -1352,6 +1363,10 @@ impl Bench<'_> {
                         }
                     }
                 }
+                if !self.is_broken(LOOP_FLOOR, target) {
+                    let r = self.tpcb_floor(i).await;
+                    self.record(LOOP_FLOOR, target, run, r, "tps");
+                }
             }
         }
     }
@@ -1374,7 +1389,82 @@ impl Bench<'_> {
             .batch_execute(TPCB_LOOP_SQL)
             .await
             .map_err(|e| anyhow!("creating the TPC-B loop procedure: {}", db::describe(&e)))?;
+        d.admin
+            .batch_execute(FLOOR_TRIGGER_SQL)
+            .await
+            .map_err(|e| anyhow!("creating the floor trigger function: {}", db::describe(&e)))?;
         Ok(())
+    }
+
+    /// Puts a row trigger calling `call` (`schema.function(args)`) on the
+    /// four TPC-B tables: one simple-protocol query, so all four or none,
+    /// and a failure leaves no transaction open on the connection.
+    async fn create_tpcb_triggers(&self, i: usize, call: &str) -> Result<()> {
+        let mut sql = String::new();
+        for t in TPCB_TABLES {
+            let _ = writeln!(
+                sql,
+                "create trigger {} after insert or update or delete on public.{} \
+                 for each row execute procedure {call};",
+                quote_ident(TRIGGER_NAME),
+                quote_ident(t),
+            );
+        }
+        self.dbs[i]
+            .admin
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| anyhow!("creating the triggers ({call}): {}", db::describe(&e)))
+    }
+
+    async fn drop_tpcb_triggers(&self, i: usize) -> Result<()> {
+        let mut sql = String::new();
+        for t in TPCB_TABLES {
+            let _ = writeln!(
+                sql,
+                "drop trigger if exists {} on public.{};",
+                quote_ident(TRIGGER_NAME),
+                quote_ident(t)
+            );
+        }
+        self.dbs[i]
+            .admin
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| anyhow!("dropping the triggers: {}", db::describe(&e)))
+    }
+
+    /// Checks the trigger queue holds 4 events per transaction (`slack`
+    /// more transactions allowed: ones cut off by pgbench's -T), then drops
+    /// it so the next run's VACUUM need not walk them.
+    async fn check_trigger_events(&self, i: usize, txns: u64, slack: u64) -> Result<()> {
+        let c = &self.dbs[i].admin;
+        let events = queue_event_count(c, TRIGGER_QUEUE).await? as u64;
+        drop_queue_if_exists(c, TRIGGER_QUEUE).await?;
+        if events < 4 * txns || events > 4 * (txns + slack) {
+            bail!("the triggers queued {events} events for {txns} transactions (expected 4 per transaction)");
+        }
+        Ok(())
+    }
+
+    /// The in-server loop with the floor trigger on the four tables.
+    async fn tpcb_floor(&self, i: usize) -> Result<f64> {
+        let z = &self.sizes;
+        recreate_queue(&self.dbs[i].admin, TRIGGER_QUEUE).await?;
+        self.create_tpcb_triggers(
+            i,
+            &format!(
+                "public.skydeck_bench_floor({})",
+                quote_literal(TRIGGER_QUEUE)
+            ),
+        )
+        .await?;
+        let tps = self.tpcb_loop(i, z.loop_txns).await;
+        self.drop_tpcb_triggers(i).await?;
+        let tps = tps?;
+        self.check_trigger_events(i, u64::from(z.loop_txns + loop_warmup(z.loop_txns)), 0)
+            .await?;
+        Ok(tps)
     }
 
     /// Runs `n` TPC-B transactions in the server, one backend, and returns
@@ -1407,23 +1497,11 @@ impl Bench<'_> {
         let z = &self.sizes;
         if on {
             recreate_queue(&d.admin, TRIGGER_QUEUE).await?;
-            let mut sql = String::new();
-            for t in TPCB_TABLES {
-                let _ = writeln!(
-                    sql,
-                    "create trigger {} after insert or update or delete on public.{} \
-                     for each row execute procedure pgq.logutriga({});",
-                    quote_ident(TRIGGER_NAME),
-                    quote_ident(t),
-                    quote_literal(TRIGGER_QUEUE)
-                );
-            }
-            // One simple-protocol query: all four or none, and a failure
-            // leaves no transaction open on the connection.
-            d.admin
-                .batch_execute(&sql)
-                .await
-                .map_err(|e| anyhow!("creating the logutriga triggers: {}", db::describe(&e)))?;
+            self.create_tpcb_triggers(
+                i,
+                &format!("pgq.logutriga({})", quote_literal(TRIGGER_QUEUE)),
+            )
+            .await?;
         }
         let result = async {
             let loop_tps = self.tpcb_loop(i, z.loop_txns).await?;
@@ -1446,36 +1524,14 @@ impl Bench<'_> {
         }
         .await;
         if on {
-            let mut drop = String::new();
-            for t in TPCB_TABLES {
-                let _ = writeln!(
-                    drop,
-                    "drop trigger if exists {} on public.{};",
-                    quote_ident(TRIGGER_NAME),
-                    quote_ident(t)
-                );
-            }
-            d.admin
-                .batch_execute(&drop)
-                .await
-                .map_err(|e| anyhow!("dropping the logutriga triggers: {}", db::describe(&e)))?;
+            self.drop_tpcb_triggers(i).await?;
         }
         let (run, loop_tps) = result?;
         if on {
-            // Each TPC-B transaction writes 4 rows, so 4 events; a
-            // transaction cut off by -T may add its own.
-            let events = queue_event_count(&d.admin, TRIGGER_QUEUE).await? as u64;
-            // The next run's VACUUM need not walk this run's events.
-            drop_queue_if_exists(&d.admin, TRIGGER_QUEUE).await?;
             // the loop's transactions (and its warm-up's) as well
-            let expected =
-                4 * (run.transactions + u64::from(z.loop_txns + loop_warmup(z.loop_txns)));
-            if events < expected || events > expected + 4 * u64::from(z.tpcb_clients) {
-                bail!(
-                    "logutriga queued {events} events for {} transactions (expected 4 per transaction)",
-                    run.transactions
-                );
-            }
+            let txns = run.transactions + u64::from(z.loop_txns + loop_warmup(z.loop_txns));
+            self.check_trigger_events(i, txns, u64::from(z.tpcb_clients))
+                .await?;
         }
         Ok((run.tps, loop_tps))
     }
@@ -1513,6 +1569,20 @@ begin
             values (t, b, a, delta, current_timestamp);
         commit;
     end loop;
+end;
+$$;
+"#;
+
+/// The floor of a PL/pgSQL trigger (see LOOP_FLOOR): it reads its queue
+/// from its argument, as any trigger must, and queues a constant event.
+const FLOOR_TRIGGER_SQL: &str = r#"
+create or replace function public.skydeck_bench_floor()
+returns trigger language plpgsql as $$
+declare
+    ev bigint;
+begin
+    ev := pgq.insert_event(TG_ARGV[0], 'U:aid', 'aid=1', 'public.pgbench_accounts', null, null, null);
+    return null;
 end;
 $$;
 "#;
