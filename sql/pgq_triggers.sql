@@ -33,6 +33,17 @@
 --   3. pgq._tg_fire: every argument and option, row by row.
 -- Each tier's output is the C triggers' (tests/sql/trigger_fast.sql pins the
 -- first tier's boundaries).
+-- The floor (PostgreSQL 15, one backend, TPC-B's 4 rows per transaction):
+-- a PL/pgSQL trigger that only calls pgq.insert_event with constants adds
+-- about as much per transaction as the whole C logutriga (skydeck bench pgq
+-- prints both), and this one adds about 1.7 times that.  Measured and not
+-- kept: per-table generated code called with NEW/OLD as record arguments
+-- (slower: passing the records costs what the string work saves, and
+-- per-table expressions are set up per row, not per transaction); INSERTs
+-- straight into the event table, bypassing insert_event (saves 2-3 us a
+-- transaction, but stubs of insert_event would no longer see the events);
+-- per-transaction caches in set_config() (slower).
+--
 -- The C triggers drop such a cache from a relcache invalidation callback.
 -- PL/pgSQL has no callbacks, but a changed table reaches this backend only
 -- through a rebuild of its relation descriptor (own DDL at command end, other
