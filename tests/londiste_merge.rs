@@ -4,7 +4,8 @@
 //! the table and drops its indexes, the other part adds its rows without
 //! truncating, the lead rebuilds the indexes once both have copied — so the
 //! table ends with both parts' rows, its primary key back, and replay from
-//! both parts on top.
+//! both parts on top.  Then one part is resynced alone: the part in sync
+//! copies again with it, so its rows are not lost to the lead's truncate.
 
 mod common;
 
@@ -184,10 +185,52 @@ async fn two_parts_copy_into_one_table() {
     )
     .await;
 
-    // Both parts' rows, nothing stale, nothing twice (the key is back).
+    assert_merged(&ca, &cb, &cf).await;
+
+    // One part copied again alone (resync; the same for a part re-added or
+    // joining later) must not empty the other part's rows: both copy again,
+    // taking turns, with writes going on at both roots.
+    ladmin::resync(&l1, &["data".into()], false, None, &mut p)
+        .await
+        .unwrap();
+    ca.batch_execute("update data set v = v + 1 where id < 200")
+        .await
+        .unwrap();
+    cb.batch_execute("insert into data values (100004, 'b', 4)")
+        .await
+        .unwrap();
+    common::wait_until(
+        &cf,
+        "both parts in sync again",
+        "select count(*) = 2 from londiste.table_info where table_name = 'public.data' \
+           and queue_name in ('p1', 'p2') and local and merge_state = 'ok'",
+    )
+    .await;
+    for (admin, c) in [(&l1, &ca), (&l2, &cb)] {
+        c.query_one(
+            "select pgq.force_tick(queue_name) from pgq.queue limit 1",
+            &[],
+        )
+        .await
+        .unwrap();
+        admin.wait_for(true, &mut p).await.unwrap();
+    }
+    assert_merged(&ca, &cb, &cf).await;
+
+    sup.shutdown(Duration::from_secs(10)).await;
+    stop.cancel();
+}
+
+/// The merged table holds both parts' rows, nothing stale, nothing twice
+/// (the key is back), its indexes, and both parts are in sync.
+async fn assert_merged(
+    ca: &tokio_postgres::Client,
+    cb: &tokio_postgres::Client,
+    cf: &tokio_postgres::Client,
+) {
     let want: Vec<(i32, String, i32)> = {
         let mut v = Vec::new();
-        for c in [&ca, &cb] {
+        for c in [ca, cb] {
             for r in c.query("select id, part, v from data", &[]).await.unwrap() {
                 v.push((r.get(0), r.get(1), r.get(2)));
             }
@@ -216,7 +259,7 @@ async fn two_parts_copy_into_one_table() {
         .collect();
     assert_eq!(idx, ["data_pkey", "data_v"]);
     for q in ["p1", "p2"] {
-        let t = sql::tables(&cf, q)
+        let t = sql::tables(cf, q)
             .await
             .unwrap()
             .into_iter()
@@ -225,7 +268,4 @@ async fn two_parts_copy_into_one_table() {
         assert_eq!(t.merge_state, MergeState::Ok, "{q}");
         assert!(t.dropped_ddl.is_none(), "{q}: {:?}", t.dropped_ddl);
     }
-
-    sup.shutdown(Duration::from_secs(10)).await;
-    stop.cancel();
 }

@@ -885,8 +885,16 @@ impl CopyJob {
         };
         if t.merge_state == MergeState::InCopy {
             // A merge leaf's parts take turns (`_coordinate_copy`).
-            let Some(t) = self.wait_copy_turn(&target).await? else {
-                return Ok(());
+            let t = loop {
+                let Some(t) = self.wait_copy_turn(&target).await? else {
+                    return Ok(());
+                };
+                if t.copy_role.is_some()
+                    || t.table_attrs.skip_truncate()
+                    || !self.recopy_merged_parts(&mut writer).await?
+                {
+                    break t;
+                }
             };
             self.copy_data(&mut writer, &source, &t).await?;
             self.wake_worker(&target).await;
@@ -1064,6 +1072,61 @@ impl CopyJob {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// A lone part of a merged table would empty the destination, and with
+    /// it the rows of the parts already in sync (re-added or resynced
+    /// alone, or a new part joining).  Its own old rows cannot be told
+    /// apart from theirs, so those parts are copied again with it, taking
+    /// turns as for a first copy (`skip_truncate` on the table opts out).
+    /// Whether any part was sent back to copying.
+    async fn recopy_merged_parts(&self, writer: &mut Client) -> Result<bool, String> {
+        let tx = writer
+            .transaction()
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        // the parts as `_coordinate_copy` finds them, locked against their
+        // own workers' state changes
+        let rows = tx
+            .query(
+                "select p.queue_name, p.table_name
+                   from londiste.table_info me
+                   join pgq_node.node_info n on n.queue_name = me.queue_name
+                   join pgq_node.node_info n2
+                     on n2.combined_queue is not distinct from n.combined_queue
+                   join londiste.table_info p on p.queue_name = n2.queue_name
+                  where me.queue_name = $1 and me.table_name = $2
+                    and p.queue_name <> me.queue_name
+                    and p.local and p.merge_state = 'ok'
+                    and coalesce(p.dest_table, p.table_name)
+                        = coalesce(me.dest_table, me.table_name)
+                  order by p.queue_name
+                  for update of p",
+                &[&self.queue, &self.table],
+            )
+            .await
+            .map_err(|e| self.err(describe(&e)))?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let mut parts = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (q, tbl): (String, String) = (r.get(0), r.get(1));
+            sql::set_table_state(&tx, &q, &tbl, None, MergeState::Missing)
+                .await
+                .map_err(|e| self.err(e))?;
+            parts.push(q);
+        }
+        tx.commit().await.map_err(|e| self.err(describe(&e)))?;
+        tracing::warn!(
+            "{}: {} is merged with the parts of queue(s) {} (in sync); copying it alone would \
+             empty their rows, so they are copied again with it (skip_truncate on the table \
+             copies this part alone, without emptying the table)",
+            self.queue,
+            self.table,
+            parts.join(", ")
+        );
+        Ok(true)
     }
 
     /// The lead of a merged table: every part has copied, put back the
