@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use skydeck::cascade::admin::{Admin, NodeKind};
+use skydeck::cascade::admin::{Admin, NodeKind, Progress};
 use skydeck::cascade::{CascadeWorker, WorkerSettings};
 use skydeck::daemon::{Policy, Supervisor};
 use skydeck::londiste::admin::{self as ladmin, AddTableOptions};
@@ -159,25 +159,11 @@ async fn two_parts_copy_into_one_table() {
     cb.batch_execute("delete from data where id <= 10; insert into data values (100002, 'b', 7)")
         .await
         .unwrap();
-    common::wait_until(
-        &cf,
-        "both parts in sync",
-        "select count(*) = 2 from londiste.table_info where table_name = 'public.data' \
-           and queue_name in ('p1', 'p2') and local and merge_state = 'ok'",
-    )
-    .await;
+    wait_parts_ok(&cf).await;
     ca.batch_execute("insert into data values (100001, 'a', 9)")
         .await
         .unwrap();
-    for (admin, c) in [(&l1, &ca), (&l2, &cb)] {
-        c.query_one(
-            "select pgq.force_tick(queue_name) from pgq.queue limit 1",
-            &[],
-        )
-        .await
-        .unwrap();
-        admin.wait_for(true, &mut p).await.unwrap();
-    }
+    catch_up(&[(&l1, &ca), (&l2, &cb)], &mut p).await;
     common::wait_until(
         &cf,
         "the last row arrives",
@@ -199,26 +185,36 @@ async fn two_parts_copy_into_one_table() {
     cb.batch_execute("insert into data values (100004, 'b', 4)")
         .await
         .unwrap();
+    wait_parts_ok(&cf).await;
+    catch_up(&[(&l1, &ca), (&l2, &cb)], &mut p).await;
+    assert_merged(&ca, &cb, &cf).await;
+
+    sup.shutdown(Duration::from_secs(10)).await;
+    stop.cancel();
+}
+
+/// Until both parts of `data` are in sync on the merge leaf.
+async fn wait_parts_ok(cf: &tokio_postgres::Client) {
     common::wait_until(
-        &cf,
-        "both parts in sync again",
+        cf,
+        "both parts in sync",
         "select count(*) = 2 from londiste.table_info where table_name = 'public.data' \
            and queue_name in ('p1', 'p2') and local and merge_state = 'ok'",
     )
     .await;
-    for (admin, c) in [(&l1, &ca), (&l2, &cb)] {
-        c.query_one(
+}
+
+/// A tick on each part's root, then until each leaf has applied it.
+async fn catch_up(parts: &[(&Admin, &tokio_postgres::Client)], p: &mut dyn Progress) {
+    for (admin, root) in parts {
+        root.query_one(
             "select pgq.force_tick(queue_name) from pgq.queue limit 1",
             &[],
         )
         .await
         .unwrap();
-        admin.wait_for(true, &mut p).await.unwrap();
+        admin.wait_for(true, p).await.unwrap();
     }
-    assert_merged(&ca, &cb, &cf).await;
-
-    sup.shutdown(Duration::from_secs(10)).await;
-    stop.cancel();
 }
 
 /// The merged table holds both parts' rows, nothing stale, nothing twice
