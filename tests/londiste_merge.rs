@@ -163,13 +163,7 @@ async fn two_parts_copy_into_one_table() {
     ca.batch_execute("insert into data values (100001, 'a', 9)")
         .await
         .unwrap();
-    catch_up(&[(&l1, &ca), (&l2, &cb)], &mut p).await;
-    common::wait_until(
-        &cf,
-        "the last row arrives",
-        "select exists (select 1 from data where id = 100001)",
-    )
-    .await;
+    catch_up(&[(&l1, &ca, "p1"), (&l2, &cb, "p2")], &mut p).await;
 
     assert_merged(&ca, &cb, &cf).await;
 
@@ -186,7 +180,7 @@ async fn two_parts_copy_into_one_table() {
         .await
         .unwrap();
     wait_parts_ok(&cf).await;
-    catch_up(&[(&l1, &ca), (&l2, &cb)], &mut p).await;
+    catch_up(&[(&l1, &ca, "p1"), (&l2, &cb, "p2")], &mut p).await;
     assert_merged(&ca, &cb, &cf).await;
 
     sup.shutdown(Duration::from_secs(10)).await;
@@ -204,15 +198,11 @@ async fn wait_parts_ok(cf: &tokio_postgres::Client) {
     .await;
 }
 
-/// A tick on each part's root, then until each leaf has applied it.
-async fn catch_up(parts: &[(&Admin, &tokio_postgres::Client)], p: &mut dyn Progress) {
-    for (admin, root) in parts {
-        root.query_one(
-            "select pgq.force_tick(queue_name) from pgq.queue limit 1",
-            &[],
-        )
-        .await
-        .unwrap();
+/// A tick after the writes on each part's root, then until each leaf has
+/// applied it.
+async fn catch_up(parts: &[(&Admin, &tokio_postgres::Client, &str)], p: &mut dyn Progress) {
+    for (admin, root, queue) in parts {
+        common::tick_after_writes(root, queue).await;
         admin.wait_for(true, p).await.unwrap();
     }
 }
@@ -243,16 +233,11 @@ async fn assert_merged(
         .collect();
     assert_eq!(got.len(), want.len());
     assert!(got == want, "the merged table differs from the two parts");
-    let idx: Vec<String> = cf
-        .query(
-            "select indexname::text from pg_indexes where tablename = 'data' order by 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let idx = common::texts(
+        cf,
+        "select indexname::text from pg_indexes where tablename = 'data' order by 1",
+    )
+    .await;
     assert_eq!(idx, ["data_pkey", "data_v"]);
     for q in ["p1", "p2"] {
         let t = sql::tables(cf, q)

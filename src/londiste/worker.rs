@@ -513,6 +513,24 @@ impl Londiste {
             )
         });
         router.reset();
+        // The parts of merged tables this batch will write, held for its
+        // length: a lone part's copy sends them back to copying
+        // (`recopy_merged_parts`) and must not do so between this batch
+        // reading them `ok` and writing their rows.  Locked before they are
+        // read, so a batch that waited reads the new state.  No rows (and
+        // no lock) outside merge leaves.
+        tx.execute(
+            "select 1 from londiste.table_info t
+              where t.queue_name = $1 and t.local and t.merge_state = 'ok'
+                and exists (select 1 from londiste.table_info p
+                             where p.queue_name <> t.queue_name and p.local
+                               and coalesce(p.dest_table, p.table_name)
+                                   = coalesce(t.dest_table, t.table_name))
+                for share of t",
+            &[&self.queue],
+        )
+        .await
+        .map_err(|e| self.err(describe(&e)))?;
         let mut tables: HashMap<String, TableInfo> = sql::tables(tx, &self.queue)
             .await
             .map_err(|e| self.err(e))?
@@ -1075,18 +1093,19 @@ impl CopyJob {
     }
 
     /// A lone part of a merged table would empty the destination, and with
-    /// it the rows of the parts already in sync (re-added or resynced
-    /// alone, or a new part joining).  Its own old rows cannot be told
+    /// it the rows of the parts already in sync (a part resynced alone, or
+    /// added with --no-merge beside them).  Its own old rows cannot be told
     /// apart from theirs, so those parts are copied again with it, taking
     /// turns as for a first copy (`skip_truncate` on the table opts out).
-    /// Whether any part was sent back to copying.
+    /// A root's table in the same database is never a part: roots do not
+    /// copy.  Whether any part was sent back to copying.
     async fn recopy_merged_parts(&self, writer: &mut Client) -> Result<bool, String> {
         let tx = writer
             .transaction()
             .await
             .map_err(|e| self.err(describe(&e)))?;
-        // the parts as `_coordinate_copy` finds them, locked against their
-        // own workers' state changes
+        // the parts as `_coordinate_copy` finds them, locked: this waits
+        // for their workers' batches in flight (apply_impl holds them)
         let rows = tx
             .query(
                 "select p.queue_name, p.table_name
@@ -1096,6 +1115,7 @@ impl CopyJob {
                      on n2.combined_queue is not distinct from n.combined_queue
                    join londiste.table_info p on p.queue_name = n2.queue_name
                   where me.queue_name = $1 and me.table_name = $2
+                    and n2.node_type <> 'root'
                     and p.queue_name <> me.queue_name
                     and p.local and p.merge_state = 'ok'
                     and coalesce(p.dest_table, p.table_name)
@@ -1118,6 +1138,15 @@ impl CopyJob {
             parts.push(q);
         }
         tx.commit().await.map_err(|e| self.err(describe(&e)))?;
+        // their workers start the copies at once instead of at their next
+        // batch
+        let _ = writer
+            .execute(
+                "select pg_notify($1, n.worker_name) from pgq_node.node_info n
+                  where n.queue_name = any($2) and n.worker_name is not null",
+                &[&WAKE_CHANNEL, &parts],
+            )
+            .await;
         tracing::warn!(
             "{}: {} is merged with the parts of queue(s) {} (in sync); copying it alone would \
              empty their rows, so they are copied again with it (skip_truncate on the table \
