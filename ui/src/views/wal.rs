@@ -20,7 +20,7 @@ use ratatui::widgets::{Cell, Paragraph, Widget, Wrap};
 use crate::describe::describe;
 use crate::fmt::{bytes, dur, grouped, truncate, width};
 use crate::keys::{movement, Binding, Intent, Key};
-use crate::model::{Action, Snapshot, WalBackupView, WalRole, WalSource, WalView};
+use crate::model::{Action, Level, Snapshot, WalBackupView, WalRole, WalSource, WalView};
 use crate::takeover::wrap;
 use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
@@ -43,23 +43,6 @@ pub const LAG_BYTES_WARN: u64 = 64 << 20;
 /// … and an error from 1 GB. (Time behind: 1 min and 10 min, as queues.)
 pub const LAG_BYTES_ERROR: u64 = 1 << 30;
 
-/// How much something needs a look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Ok,
-    Warn,
-    Error,
-}
-
-/// The style of a severity.
-pub fn severity_style(s: Severity, theme: &Theme) -> Style {
-    match s {
-        Severity::Ok => theme.text,
-        Severity::Warn => theme.warn,
-        Severity::Error => theme.error,
-    }
-}
-
 /// Something about a job an operator should see in the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WalMarker {
@@ -71,9 +54,9 @@ pub enum WalMarker {
     /// Master: a failure within [`RECENT_FAILURE`]; archiving works since.
     RecentFailure,
     /// Master: segments pile up for the archiver.
-    Backlog(Severity),
+    Backlog(Level),
     /// Standby: far behind, in bytes or in time.
-    Lagging(Severity),
+    Lagging(Level),
     /// Standby: replay paused.
     Paused,
     /// No base backup at all.
@@ -95,11 +78,11 @@ impl WalMarker {
     }
 
     /// How it is coloured: warn or error.
-    pub fn severity(self) -> Severity {
+    pub fn level(self) -> Level {
         match self {
-            WalMarker::Error | WalMarker::Failing => Severity::Error,
-            WalMarker::Backlog(s) | WalMarker::Lagging(s) => s,
-            WalMarker::RecentFailure | WalMarker::Paused | WalMarker::NoBackup => Severity::Warn,
+            WalMarker::Error | WalMarker::Failing => Level::Error,
+            WalMarker::Backlog(l) | WalMarker::Lagging(l) => l,
+            WalMarker::RecentFailure | WalMarker::Paused | WalMarker::NoBackup => Level::Warn,
         }
     }
 }
@@ -151,29 +134,30 @@ pub fn recent_failure(w: &WalView) -> bool {
         && w.last_failed_age.is_some_and(|f| f < RECENT_FAILURE)
 }
 
-/// How serious a master's archive backlog is.
-pub fn backlog_severity(w: &WalView) -> Severity {
+/// How serious a master's archive backlog is (`Info`: fine).
+pub fn backlog_level(w: &WalView) -> Level {
     match w.archive_backlog {
-        Some(n) if w.role == WalRole::Master && n >= BACKLOG_ERROR => Severity::Error,
-        Some(n) if w.role == WalRole::Master && n >= BACKLOG_WARN => Severity::Warn,
-        _ => Severity::Ok,
+        Some(n) if w.role == WalRole::Master && n >= BACKLOG_ERROR => Level::Error,
+        Some(n) if w.role == WalRole::Master && n >= BACKLOG_WARN => Level::Warn,
+        _ => Level::Info,
     }
 }
 
-/// How serious a standby's lag is: the worse of bytes and time.
-pub fn lag_severity(w: &WalView) -> Severity {
+/// How serious a standby's lag is: the worse of bytes and time
+/// (`Info`: fine).
+pub fn lag_level(w: &WalView) -> Level {
     if w.role != WalRole::Standby || w.source == WalSource::Promoted {
-        return Severity::Ok;
+        return Level::Info;
     }
     let by_bytes = match w.lag_bytes {
-        Some(b) if b >= LAG_BYTES_ERROR => Severity::Error,
-        Some(b) if b >= LAG_BYTES_WARN => Severity::Warn,
-        _ => Severity::Ok,
+        Some(b) if b >= LAG_BYTES_ERROR => Level::Error,
+        Some(b) if b >= LAG_BYTES_WARN => Level::Warn,
+        _ => Level::Info,
     };
     let by_time = match w.lag.map(|l| l.as_secs()) {
-        Some(s) if s >= 600 => Severity::Error,
-        Some(s) if s >= 60 => Severity::Warn,
-        _ => Severity::Ok,
+        Some(s) if s >= 600 => Level::Error,
+        Some(s) if s >= 60 => Level::Warn,
+        _ => Level::Info,
     };
     by_bytes.max(by_time)
 }
@@ -191,14 +175,14 @@ pub fn markers(w: &WalView) -> Vec<WalMarker> {
             } else if recent_failure(w) {
                 m.push(WalMarker::RecentFailure);
             }
-            let b = backlog_severity(w);
-            if b != Severity::Ok {
+            let b = backlog_level(w);
+            if b != Level::Info {
                 m.push(WalMarker::Backlog(b));
             }
         }
         WalRole::Standby if w.source != WalSource::Promoted => {
-            let l = lag_severity(w);
-            if l != Severity::Ok {
+            let l = lag_level(w);
+            if l != Level::Info {
                 m.push(WalMarker::Lagging(l));
             }
             if w.paused {
@@ -211,13 +195,8 @@ pub fn markers(w: &WalView) -> Vec<WalMarker> {
         m.push(WalMarker::NoBackup);
     }
     // Stable: among equals, the order above.
-    m.sort_by_key(|x| std::cmp::Reverse(x.severity()));
+    m.sort_by_key(|x| std::cmp::Reverse(x.level()));
     m
-}
-
-/// The most serious marker's severity (`Ok` for none).
-pub fn severity(w: &WalView) -> Severity {
-    markers(w).first().map_or(Severity::Ok, |m| m.severity())
 }
 
 /// Jobs in display order: masters first, then by name.
@@ -396,8 +375,8 @@ impl WalState {
         for (k, what) in [
             (count(&|w| w.error.is_some()), "in error"),
             (count(&archive_failing), "archive failing"),
-            (count(&|w| backlog_severity(w) != Severity::Ok), "backlog"),
-            (count(&|w| lag_severity(w) != Severity::Ok), "lagging"),
+            (count(&|w| backlog_level(w) != Level::Info), "backlog"),
+            (count(&|w| lag_level(w) != Level::Info), "lagging"),
             (count(&|w| w.role == WalRole::Standby && w.paused), "paused"),
         ] {
             if k > 0 {
@@ -506,10 +485,10 @@ fn two_right<'a>(a: Span<'a>, b: Span<'a>) -> Cell<'a> {
 fn marker_span<'a>(w: &WalView, theme: &Theme) -> Span<'a> {
     match markers(w).as_slice() {
         [] => Span::styled("ok", theme.ok),
-        [one] => Span::styled(one.label(), severity_style(one.severity(), theme)),
+        [one] => Span::styled(one.label(), theme.level(one.level())),
         [first, rest @ ..] => Span::styled(
             format!("{} +{}", first.label(), rest.len()),
-            severity_style(first.severity(), theme),
+            theme.level(first.level()),
         ),
     }
 }
@@ -554,7 +533,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 None => "backlog -".into(),
             };
             let behind = two_right(
-                Span::styled(backlog, severity_style(backlog_severity(w), theme)),
+                Span::styled(backlog, theme.level(backlog_level(w))),
                 m(String::new()),
             );
             let last = match w.last_archived_age {
@@ -569,7 +548,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 tx(format!("received {}", dash(w.receive_lsn.as_deref()))),
                 tx(format!("replayed {}", dash(w.replay_lsn.as_deref()))),
             );
-            let style = severity_style(lag_severity(w), theme);
+            let style = theme.level(lag_level(w));
             let behind = if w.source == WalSource::Promoted {
                 two_right(m("-".into()), m(String::new()))
             } else {
@@ -663,10 +642,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
     ];
     for mk in markers(w) {
         head.push(Span::raw(" "));
-        head.push(Span::styled(
-            mk.label(),
-            severity_style(mk.severity(), theme),
-        ));
+        head.push(Span::styled(mk.label(), theme.level(mk.level())));
     }
     let mut lines = vec![Line::from(head)];
     if let Some(e) = &w.error {
@@ -705,7 +681,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                         " · segment {} · ",
                         dash(w.current_segment.as_deref())
                     )),
-                    Span::styled(backlog, severity_style(backlog_severity(w), theme)),
+                    Span::styled(backlog, theme.level(backlog_level(w))),
                 ],
                 theme,
             ));
@@ -757,7 +733,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                 theme,
             ));
             if w.source != WalSource::Promoted {
-                let style = severity_style(lag_severity(w), theme);
+                let style = theme.level(lag_level(w));
                 lines.push(kv(
                     "lag",
                     vec![
@@ -1142,7 +1118,7 @@ mod tests {
             [
                 WalMarker::Error,
                 WalMarker::Failing,
-                WalMarker::Backlog(Severity::Error)
+                WalMarker::Backlog(Level::Error)
             ]
         );
         w.last_archived_age = None;
@@ -1159,15 +1135,15 @@ mod tests {
             backups: vec![WalBackupView::default()],
             ..WalView::default()
         };
-        assert_eq!(lag_severity(&w), Severity::Ok);
+        assert_eq!(lag_level(&w), Level::Info);
         w.lag_bytes = Some(LAG_BYTES_WARN);
-        assert_eq!(lag_severity(&w), Severity::Warn);
+        assert_eq!(lag_level(&w), Level::Warn);
         w.lag = Some(Duration::from_secs(600));
-        assert_eq!(lag_severity(&w), Severity::Error);
+        assert_eq!(lag_level(&w), Level::Error);
         w.paused = true;
         assert_eq!(
             markers(&w),
-            [WalMarker::Lagging(Severity::Error), WalMarker::Paused]
+            [WalMarker::Lagging(Level::Error), WalMarker::Paused]
         );
         w.source = WalSource::Promoted;
         assert!(markers(&w).is_empty(), "a promoted standby lags nothing");
