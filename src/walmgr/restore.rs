@@ -89,9 +89,11 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// A GUC value for postgresql.auto.conf: single-quoted, quotes doubled.
+/// A GUC value for postgresql.auto.conf: single-quoted, with backslashes
+/// and quotes doubled (a config file string treats a backslash as an
+/// escape; PostgreSQL's own writers double both).
 fn guc(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// The restore_command a restored server runs.
@@ -774,4 +776,18 @@ pub fn cleanup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
         lines.push("nothing to clean up".into());
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guc_values_keep_backslashes_and_quotes() {
+        assert_eq!(guc("latest"), "'latest'");
+        assert_eq!(guc(""), "''");
+        assert_eq!(guc("it's"), "'it''s'");
+        assert_eq!(guc(r"C:\wal\n"), r"'C:\\wal\\n'");
+        assert_eq!(guc(r"password='a\'b'"), r"'password=''a\\''b'''");
+    }
 }
