@@ -236,7 +236,6 @@ pub fn connstr_from_env() -> Option<String> {
     }
 }
 
-/// Mask the password in a connection string, key=value or URI form.
 /// The connection string without its password, and the password: for a
 /// program that must not see it on its command line (give it
 /// `PGPASSWORD`).
@@ -245,169 +244,157 @@ pub fn split_password(s: &str) -> (String, Option<String>) {
         c.get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
     });
-    if password.is_none() {
-        return (s.to_string(), None);
+    match password {
+        Some(p) => (replace_password(s, None), Some(p)),
+        None => (s.to_string(), None),
     }
-    // The masked form marks where the password was; drop the mark.
-    let masked = mask_connstr(s);
-    let t = masked.trim_start();
-    let stripped = if t.starts_with("postgres://") || t.starts_with("postgresql://") {
-        masked
-            .replacen(":***@", "@", 1)
-            .replace("password=***&", "")
-            .replace("&password=***", "")
-            .replace("?password=***", "")
-    } else {
-        drop_masked_password(&masked)
-    };
-    (stripped, password)
 }
 
-/// Remove `password = ***` (as [`mask_keyvalue`] writes it, any spacing)
-/// where it starts a token.
-fn drop_masked_password(masked: &str) -> String {
-    let b = masked.as_bytes();
-    let mut i = 0;
-    while let Some(off) = masked[i..].find("password") {
-        let start = i + off;
-        let at_token = start == 0 || b[start - 1].is_ascii_whitespace();
-        let mut j = start + "password".len();
-        while j < b.len() && b[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if at_token && j < b.len() && b[j] == b'=' {
-            j += 1;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            if masked[j..].starts_with("***") {
-                let rest = &masked[j + 3..];
-                return format!(
-                    "{}{}",
-                    masked[..start].trim_end(),
-                    if rest.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {}", rest.trim_start())
-                    }
-                )
-                .trim()
-                .to_string();
-            }
-        }
-        i = start + "password".len();
-    }
-    masked.to_string()
-}
-
+/// Mask the password in a connection string, key=value or URI form.
 pub fn mask_connstr(s: &str) -> String {
+    replace_password(s, Some("***"))
+}
+
+/// The password of a connection string replaced by `with`, or dropped
+/// (with its key, or its `:` in a URI's user info) when `with` is `None`.
+fn replace_password(s: &str, with: Option<&str>) -> String {
     let t = s.trim_start();
     if t.starts_with("postgres://") || t.starts_with("postgresql://") {
-        return mask_uri(s);
+        return uri_password(s, with);
     }
-    mask_keyvalue(s)
+    keyvalue_password(s, with)
 }
 
-fn mask_uri(s: &str) -> String {
-    let (scheme_end, rest_start) = match s.find("://") {
-        Some(i) => (i, i + 3),
-        None => return s.to_string(),
+fn uri_password(s: &str, with: Option<&str>) -> String {
+    let Some(i) = s.find("://") else {
+        return s.to_string();
     };
-    let _ = scheme_end;
+    let rest_start = i + 3;
     let rest = &s[rest_start..];
     // userinfo ends at the last '@' before the path/query.
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let mut out = String::from(&s[..rest_start]);
-    if let Some(at) = authority.rfind('@') {
-        let userinfo = &authority[..at];
-        match userinfo.find(':') {
-            Some(colon) => {
-                out.push_str(&userinfo[..colon]);
-                out.push_str(":***");
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let user = match userinfo.split_once(':') {
+                Some((user, _)) => match with {
+                    Some(w) => format!("{user}:{w}"),
+                    None => user.to_string(),
+                },
+                None => userinfo.to_string(),
+            };
+            if user.is_empty() {
+                // `postgresql://:pw@host`: no user info is left at all.
+                out.push_str(&authority[at + 1..]);
+            } else {
+                out.push_str(&user);
+                out.push_str(&authority[at..]);
             }
-            None => out.push_str(userinfo),
         }
-        out.push_str(&authority[at..]);
-    } else {
-        out.push_str(authority);
+        None => out.push_str(authority),
     }
     let tail = &rest[authority_end..];
     // Query parameters: password=...
-    match tail.find('?') {
-        Some(q) => {
-            out.push_str(&tail[..=q]);
-            let params: Vec<String> = tail[q + 1..]
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            let params: Vec<String> = query
                 .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => p.to_string(),
+                .filter_map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => {
+                        with.map(|w| format!("{k}={w}"))
+                    }
+                    _ => Some(p.to_string()),
                 })
                 .collect();
-            out.push_str(&params.join("&"));
+            if !params.is_empty() {
+                out.push('?');
+                out.push_str(&params.join("&"));
+            }
         }
         None => out.push_str(tail),
     }
     out
 }
 
-fn mask_keyvalue(s: &str) -> String {
+fn keyvalue_password(s: &str, with: Option<&str>) -> String {
     let mut out = String::with_capacity(s.len());
     let chars: Vec<char> = s.chars().collect();
+    // Whitespace before the next pair: written with it, dropped with a
+    // dropped pair.
+    let mut space = String::new();
+    let mut dropped = false;
     let mut i = 0;
     while i < chars.len() {
-        // copy whitespace
         if chars[i].is_whitespace() {
-            out.push(chars[i]);
+            space.push(chars[i]);
             i += 1;
             continue;
         }
+        let mut pair = String::new();
         // key
         let kstart = i;
         while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
             i += 1;
         }
         let key: String = chars[kstart..i].iter().collect();
-        out.push_str(&key);
+        pair.push_str(&key);
         // spaces around '='
-        while i < chars.len() && chars[i].is_whitespace() {
-            out.push(chars[i]);
-            i += 1;
+        let mut j = i;
+        while j < chars.len() && chars[j].is_whitespace() {
+            j += 1;
         }
-        if i >= chars.len() || chars[i] != '=' {
-            continue;
-        }
-        out.push('=');
-        i += 1;
-        while i < chars.len() && chars[i].is_whitespace() {
-            out.push(chars[i]);
-            i += 1;
-        }
-        // value
-        let vstart = i;
-        if i < chars.len() && chars[i] == '\'' {
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                if chars[i] == '\\' {
-                    i += 1;
-                }
+        if j < chars.len() && chars[j] == '=' {
+            pair.extend(&chars[i..=j]);
+            i = j + 1;
+            while i < chars.len() && chars[i].is_whitespace() {
+                pair.push(chars[i]);
                 i += 1;
             }
-            i = (i + 1).min(chars.len());
-        } else {
-            while i < chars.len() && !chars[i].is_whitespace() {
-                if chars[i] == '\\' {
+            // value
+            let vstart = i;
+            if i < chars.len() && chars[i] == '\'' {
+                i += 1;
+                while i < chars.len() && chars[i] != '\'' {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
                     i += 1;
                 }
-                i += 1;
+                i = (i + 1).min(chars.len());
+            } else {
+                while i < chars.len() && !chars[i].is_whitespace() {
+                    if chars[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i = i.min(chars.len());
             }
-            i = i.min(chars.len());
+            if key.eq_ignore_ascii_case("password") {
+                match with {
+                    Some(w) => pair.push_str(w),
+                    None => {
+                        space.clear();
+                        dropped = true;
+                        continue;
+                    }
+                }
+            } else {
+                pair.extend(&chars[vstart..i]);
+            }
         }
-        if key.eq_ignore_ascii_case("password") {
-            out.push_str("***");
-        } else {
-            out.extend(&chars[vstart..i]);
+        // (after a dropped first pair, the next one starts the string)
+        if !(dropped && out.is_empty()) {
+            out.push_str(&space);
         }
+        space.clear();
+        out.push_str(&pair);
+    }
+    if !dropped {
+        out.push_str(&space);
     }
     out
 }
@@ -604,6 +591,63 @@ mod tests {
             split_password("host=db1 application_name=password"),
             ("host=db1 application_name=password".to_string(), None)
         );
+    }
+
+    #[test]
+    fn passwords_are_split_off_every_form() {
+        for (cs, want, pw) in [
+            // key=value: first, last, quoted with spaces and an escaped
+            // quote, spaces around '=', trailing space.
+            ("password=s3cret host=db1", "host=db1", "s3cret"),
+            ("  host=db1   password=s3cret", "  host=db1", "s3cret"),
+            (
+                "host=db1 password='s3 cr\\'et' user=r",
+                "host=db1 user=r",
+                "s3 cr'et",
+            ),
+            (
+                "host=db1 password= s3cret user=r",
+                "host=db1 user=r",
+                "s3cret",
+            ),
+            ("host=db1 password=s3cret ", "host=db1", "s3cret"),
+            (
+                "application_name='password=x' password=s3cret",
+                "application_name='password=x'",
+                "s3cret",
+            ),
+            // URIs: in the user info, as the only query parameter, in the
+            // middle of others, user info with no user.
+            (
+                "postgres://r:s3cret@db1/x?password=s3cret",
+                "postgres://r@db1/x",
+                "s3cret",
+            ),
+            (
+                "postgresql://db1/x?sslmode=disable&password=s3cret&user=r",
+                "postgresql://db1/x?sslmode=disable&user=r",
+                "s3cret",
+            ),
+            ("postgresql://:s3cret@db1/x", "postgresql://db1/x", "s3cret"),
+            (
+                "postgresql://r:p%40ss@db1:5432/x",
+                "postgresql://r@db1:5432/x",
+                "p@ss",
+            ),
+        ] {
+            let (rest, got) = split_password(cs);
+            assert_eq!(rest, want, "{cs}");
+            assert_eq!(got.as_deref(), Some(pw), "{cs}");
+        }
+        // What is left still parses, without a password.
+        for cs in [
+            "host=db1 password='a b' user=r",
+            "postgresql://:pw@db1/x?password=pw",
+        ] {
+            let rest = split_password(cs).0;
+            let c: Config = rest.parse().unwrap();
+            assert!(c.get_password().is_none(), "{rest}");
+        }
     }
 
     #[test]
