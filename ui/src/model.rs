@@ -505,6 +505,86 @@ pub struct WalView {
     pub error: Option<String>,
 }
 
+/// Lag (a consumer's, a node's, a standby's replay) from here is a
+/// warning …
+pub const LAG_WARN: Duration = Duration::from_secs(60);
+/// … and an error from here.
+pub const LAG_ERROR: Duration = Duration::from_secs(600);
+
+/// How serious a lag in time is: `Info` (fine) under [`LAG_WARN`], `Warn`
+/// under [`LAG_ERROR`], `Error` from there.
+pub fn lag_level(lag: Duration) -> Level {
+    if lag >= LAG_ERROR {
+        Level::Error
+    } else if lag >= LAG_WARN {
+        Level::Warn
+    } else {
+        Level::Info
+    }
+}
+
+/// The health rules of a walmgr job, shared by the WAL view's markers and
+/// the engine's alerts.
+impl WalView {
+    /// An archive failure this recent is flagged (FAILED) even when
+    /// archiving has worked since.
+    pub const RECENT_FAILURE: Duration = Duration::from_secs(3600);
+    /// Segments waiting for the archiver: a warning from here …
+    pub const BACKLOG_WARN: u64 = 10;
+    /// … an error from here.
+    pub const BACKLOG_ERROR: u64 = 100;
+    /// A standby this many bytes behind is flagged: four 16 MB segments …
+    pub const LAG_BYTES_WARN: u64 = 64 << 20;
+    /// … and an error from 1 GB. (Time behind: [`LAG_WARN`] and
+    /// [`LAG_ERROR`], as everywhere.)
+    pub const LAG_BYTES_ERROR: u64 = 1 << 30;
+
+    /// A master whose last archive attempt failed: a failure newer than
+    /// the last archived segment (or none archived at all).
+    pub fn archive_failing(&self) -> bool {
+        self.role == WalRole::Master
+            && self.failed_count > 0
+            && match (self.last_failed_age, self.last_archived_age) {
+                (Some(f), Some(a)) => f < a,
+                (Some(_), None) => true,
+                (None, _) => false,
+            }
+    }
+
+    /// A master with an archive failure within [`Self::RECENT_FAILURE`].
+    pub fn recent_failure(&self) -> bool {
+        self.role == WalRole::Master
+            && self.failed_count > 0
+            && self
+                .last_failed_age
+                .is_some_and(|f| f < Self::RECENT_FAILURE)
+    }
+
+    /// How serious a master's archive backlog is (`Info`: fine, and for a
+    /// standby).
+    pub fn backlog_level(&self) -> Level {
+        match self.archive_backlog {
+            Some(n) if self.role == WalRole::Master && n >= Self::BACKLOG_ERROR => Level::Error,
+            Some(n) if self.role == WalRole::Master && n >= Self::BACKLOG_WARN => Level::Warn,
+            _ => Level::Info,
+        }
+    }
+
+    /// How serious a standby's lag is: the worse of bytes and time
+    /// (`Info`: fine, and for a master or a promoted standby).
+    pub fn lag_level(&self) -> Level {
+        if self.role != WalRole::Standby || self.source == WalSource::Promoted {
+            return Level::Info;
+        }
+        let by_bytes = match self.lag_bytes {
+            Some(b) if b >= Self::LAG_BYTES_ERROR => Level::Error,
+            Some(b) if b >= Self::LAG_BYTES_WARN => Level::Warn,
+            _ => Level::Info,
+        };
+        by_bytes.max(self.lag.map_or(Level::Info, lag_level))
+    }
+}
+
 /// One base backup set.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -884,5 +964,29 @@ impl From<ActionResult> for Reply {
 impl From<ActionUpdate> for Reply {
     fn from(u: ActionUpdate) -> Reply {
         Reply::Update(u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_levels_from_one_and_ten_minutes() {
+        assert_eq!(lag_level(Duration::from_millis(59_999)), Level::Info);
+        assert_eq!(lag_level(LAG_WARN), Level::Warn);
+        assert_eq!(lag_level(Duration::from_millis(599_999)), Level::Warn);
+        assert_eq!(lag_level(LAG_ERROR), Level::Error);
+        let standby = WalView {
+            role: WalRole::Standby,
+            lag: Some(LAG_WARN),
+            ..WalView::default()
+        };
+        assert_eq!(standby.lag_level(), Level::Warn, "time alone");
+        let master = WalView {
+            lag: Some(LAG_ERROR),
+            ..WalView::default()
+        };
+        assert_eq!(master.lag_level(), Level::Info, "a master lags nothing");
     }
 }

@@ -95,15 +95,10 @@ fn ticker_label(t: TickerMode) -> &'static str {
     }
 }
 
-/// Consumer lag: fine under a minute, a warning under ten.
+/// Lag's style by [`crate::model::lag_level`]: fine under a minute, a
+/// warning under ten.
 pub(crate) fn lag_style(lag: std::time::Duration, theme: &Theme) -> Style {
-    if lag.as_secs() >= 600 {
-        theme.error
-    } else if lag.as_secs() >= 60 {
-        theme.warn
-    } else {
-        theme.text
-    }
+    theme.level(crate::model::lag_level(lag))
 }
 
 fn ticker_lag_style(q: &QueueView, theme: &Theme) -> Style {

@@ -8,8 +8,6 @@
 //! first. Backup now and sync (masters), pause, continue and boot
 //! (standbys; boot after typing the job's name) start here.
 
-use std::time::Duration;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -31,18 +29,6 @@ use super::{matches, terms};
 /// Lines per job in the list.
 pub const ROW_H: u16 = 2;
 
-/// An archive failure this recent is flagged (FAILED) even when archiving
-/// has worked since.
-pub const RECENT_FAILURE: Duration = Duration::from_secs(3600);
-/// Segments waiting for the archiver: a warning from here …
-pub const BACKLOG_WARN: u64 = 10;
-/// … an error from here.
-pub const BACKLOG_ERROR: u64 = 100;
-/// A standby this many bytes behind is flagged: four 16 MB segments …
-pub const LAG_BYTES_WARN: u64 = 64 << 20;
-/// … and an error from 1 GB. (Time behind: 1 min and 10 min, as queues.)
-pub const LAG_BYTES_ERROR: u64 = 1 << 30;
-
 /// Something about a job an operator should see in the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WalMarker {
@@ -51,7 +37,8 @@ pub enum WalMarker {
     /// Master: the last archive attempt failed (a failure newer than the
     /// last success).
     Failing,
-    /// Master: a failure within [`RECENT_FAILURE`]; archiving works since.
+    /// Master: a failure within [`WalView::RECENT_FAILURE`]; archiving
+    /// works since.
     RecentFailure,
     /// Master: segments pile up for the archiver.
     Backlog(Level),
@@ -115,53 +102,6 @@ pub fn mode(w: &WalView) -> &'static str {
     }
 }
 
-/// A master whose last archive attempt failed: a failure newer than the
-/// last archived segment (or none archived at all).
-pub fn archive_failing(w: &WalView) -> bool {
-    w.role == WalRole::Master
-        && w.failed_count > 0
-        && match (w.last_failed_age, w.last_archived_age) {
-            (Some(f), Some(a)) => f < a,
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
-}
-
-/// A master with an archive failure within [`RECENT_FAILURE`].
-pub fn recent_failure(w: &WalView) -> bool {
-    w.role == WalRole::Master
-        && w.failed_count > 0
-        && w.last_failed_age.is_some_and(|f| f < RECENT_FAILURE)
-}
-
-/// How serious a master's archive backlog is (`Info`: fine).
-pub fn backlog_level(w: &WalView) -> Level {
-    match w.archive_backlog {
-        Some(n) if w.role == WalRole::Master && n >= BACKLOG_ERROR => Level::Error,
-        Some(n) if w.role == WalRole::Master && n >= BACKLOG_WARN => Level::Warn,
-        _ => Level::Info,
-    }
-}
-
-/// How serious a standby's lag is: the worse of bytes and time
-/// (`Info`: fine).
-pub fn lag_level(w: &WalView) -> Level {
-    if w.role != WalRole::Standby || w.source == WalSource::Promoted {
-        return Level::Info;
-    }
-    let by_bytes = match w.lag_bytes {
-        Some(b) if b >= LAG_BYTES_ERROR => Level::Error,
-        Some(b) if b >= LAG_BYTES_WARN => Level::Warn,
-        _ => Level::Info,
-    };
-    let by_time = match w.lag.map(|l| l.as_secs()) {
-        Some(s) if s >= 600 => Level::Error,
-        Some(s) if s >= 60 => Level::Warn,
-        _ => Level::Info,
-    };
-    by_bytes.max(by_time)
-}
-
 /// The job's markers, the most serious first.
 pub fn markers(w: &WalView) -> Vec<WalMarker> {
     let mut m = Vec::new();
@@ -170,18 +110,18 @@ pub fn markers(w: &WalView) -> Vec<WalMarker> {
     }
     match w.role {
         WalRole::Master => {
-            if archive_failing(w) {
+            if w.archive_failing() {
                 m.push(WalMarker::Failing);
-            } else if recent_failure(w) {
+            } else if w.recent_failure() {
                 m.push(WalMarker::RecentFailure);
             }
-            let b = backlog_level(w);
+            let b = w.backlog_level();
             if b != Level::Info {
                 m.push(WalMarker::Backlog(b));
             }
         }
         WalRole::Standby if w.source != WalSource::Promoted => {
-            let l = lag_level(w);
+            let l = w.lag_level();
             if l != Level::Info {
                 m.push(WalMarker::Lagging(l));
             }
@@ -374,9 +314,9 @@ impl WalState {
         let count = |f: &dyn Fn(&WalView) -> bool| snap.wal.iter().filter(|w| f(w)).count();
         for (k, what) in [
             (count(&|w| w.error.is_some()), "in error"),
-            (count(&archive_failing), "archive failing"),
-            (count(&|w| backlog_level(w) != Level::Info), "backlog"),
-            (count(&|w| lag_level(w) != Level::Info), "lagging"),
+            (count(&WalView::archive_failing), "archive failing"),
+            (count(&|w| w.backlog_level() != Level::Info), "backlog"),
+            (count(&|w| w.lag_level() != Level::Info), "lagging"),
             (count(&|w| w.role == WalRole::Standby && w.paused), "paused"),
         ] {
             if k > 0 {
@@ -503,9 +443,9 @@ fn failures_text(w: &WalView, with_age: bool, theme: &Theme) -> (String, Style) 
     if let Some(a) = w.last_failed_age.filter(|_| with_age) {
         s.push_str(&format!(" · {}", dur(a)));
     }
-    let style = if archive_failing(w) {
+    let style = if w.archive_failing() {
         theme.error
-    } else if recent_failure(w) {
+    } else if w.recent_failure() {
         theme.warn
     } else {
         theme.muted
@@ -533,7 +473,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 None => "backlog -".into(),
             };
             let behind = two_right(
-                Span::styled(backlog, theme.level(backlog_level(w))),
+                Span::styled(backlog, theme.level(w.backlog_level())),
                 m(String::new()),
             );
             let last = match w.last_archived_age {
@@ -548,7 +488,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 tx(format!("received {}", dash(w.receive_lsn.as_deref()))),
                 tx(format!("replayed {}", dash(w.replay_lsn.as_deref()))),
             );
-            let style = theme.level(lag_level(w));
+            let style = theme.level(w.lag_level());
             let behind = if w.source == WalSource::Promoted {
                 two_right(m("-".into()), m(String::new()))
             } else {
@@ -681,7 +621,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                         " · segment {} · ",
                         dash(w.current_segment.as_deref())
                     )),
-                    Span::styled(backlog, theme.level(backlog_level(w))),
+                    Span::styled(backlog, theme.level(w.backlog_level())),
                 ],
                 theme,
             ));
@@ -733,7 +673,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                 theme,
             ));
             if w.source != WalSource::Promoted {
-                let style = theme.level(lag_level(w));
+                let style = theme.level(w.lag_level());
                 lines.push(kv(
                     "lag",
                     vec![
@@ -1087,6 +1027,8 @@ pub fn render_boot(b: &BootConfirm, theme: &Theme, area: Rect, buf: &mut Buffer)
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn master() -> WalView {
@@ -1105,13 +1047,13 @@ mod tests {
         assert!(markers(&w).is_empty());
         w.failed_count = 3;
         w.last_failed_age = Some(Duration::from_secs(4 * 86_400));
-        assert!(!archive_failing(&w) && !recent_failure(&w));
+        assert!(!w.archive_failing() && !w.recent_failure());
         assert!(markers(&w).is_empty(), "an old failure is history");
         w.last_failed_age = Some(Duration::from_secs(600));
         assert_eq!(markers(&w), [WalMarker::RecentFailure]);
         w.last_failed_age = Some(Duration::from_secs(5));
-        assert!(archive_failing(&w));
-        w.archive_backlog = Some(BACKLOG_ERROR);
+        assert!(w.archive_failing());
+        w.archive_backlog = Some(WalView::BACKLOG_ERROR);
         w.error = Some("x".into());
         assert_eq!(
             markers(&w),
@@ -1122,7 +1064,7 @@ mod tests {
             ]
         );
         w.last_archived_age = None;
-        assert!(archive_failing(&w), "never archived, failed: failing");
+        assert!(w.archive_failing(), "never archived, failed: failing");
     }
 
     #[test]
@@ -1135,11 +1077,11 @@ mod tests {
             backups: vec![WalBackupView::default()],
             ..WalView::default()
         };
-        assert_eq!(lag_level(&w), Level::Info);
-        w.lag_bytes = Some(LAG_BYTES_WARN);
-        assert_eq!(lag_level(&w), Level::Warn);
+        assert_eq!(w.lag_level(), Level::Info);
+        w.lag_bytes = Some(WalView::LAG_BYTES_WARN);
+        assert_eq!(w.lag_level(), Level::Warn);
         w.lag = Some(Duration::from_secs(600));
-        assert_eq!(lag_level(&w), Level::Error);
+        assert_eq!(w.lag_level(), Level::Error);
         w.paused = true;
         assert_eq!(
             markers(&w),
