@@ -822,7 +822,10 @@ pub fn layout(body: Rect, jobs: usize, detail_rows: u16) -> WalLayout {
         detail_rows.saturating_add(2)
     };
     let list = list_want
-        .min(h.saturating_sub(detail_want + 4).max(list_min))
+        .min(
+            h.saturating_sub(detail_want.saturating_add(4))
+                .max(list_min),
+        )
         .min(h);
     let rest = h - list;
     let mut detail = detail_want.min(rest);
@@ -1107,6 +1110,10 @@ mod tests {
         );
         let l = layout(Rect::new(0, 0, 80, 6), 4, 9);
         assert_eq!(l.list.height, 6);
+        // A detail as tall as a u16 goes (a very long error): no overflow.
+        let l = layout(Rect::new(0, 0, 80, 24), 4, u16::MAX);
+        assert_eq!(l.list.height, 9, "the list keeps three jobs");
+        assert_eq!(l.detail.height, 15);
     }
 
     #[test]
