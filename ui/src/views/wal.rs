@@ -74,6 +74,31 @@ impl WalMarker {
     }
 }
 
+/// The markers the status line counts jobs by, the most serious first (a
+/// narrow status line cuts the end).
+const TALLIED: [&str; 5] = [
+    "in error",
+    "archive failing",
+    "backlog",
+    "lagging",
+    "paused",
+];
+
+impl WalMarker {
+    /// Where the status line counts a job with this marker: its index in
+    /// [`TALLIED`]; `None` when the line does not count it.
+    fn tally(self) -> Option<usize> {
+        match self {
+            WalMarker::Error => Some(0),
+            WalMarker::Failing => Some(1),
+            WalMarker::Backlog(_) => Some(2),
+            WalMarker::Lagging(_) => Some(3),
+            WalMarker::Paused => Some(4),
+            WalMarker::RecentFailure | WalMarker::NoBackup => None,
+        }
+    }
+}
+
 /// `master` or `standby`.
 pub fn role_label(r: WalRole) -> &'static str {
     match r {
@@ -310,15 +335,17 @@ impl WalState {
             plural(masters),
             if standbys == 1 { "" } else { "s" }
         );
-        // The most serious first: a narrow status line cuts the end.
-        let count = |f: &dyn Fn(&WalView) -> bool| snap.wal.iter().filter(|w| f(w)).count();
-        for (k, what) in [
-            (count(&|w| w.error.is_some()), "in error"),
-            (count(&WalView::archive_failing), "archive failing"),
-            (count(&|w| w.backlog_level() != Level::Info), "backlog"),
-            (count(&|w| w.lag_level() != Level::Info), "lagging"),
-            (count(&|w| w.role == WalRole::Standby && w.paused), "paused"),
-        ] {
+        // Jobs by the markers they show (one of each kind at most), so
+        // the line always agrees with the list.
+        let mut tally = [0usize; TALLIED.len()];
+        for w in &snap.wal {
+            for m in markers(w) {
+                if let Some(i) = m.tally() {
+                    tally[i] += 1;
+                }
+            }
+        }
+        for (k, what) in tally.into_iter().zip(TALLIED) {
             if k > 0 {
                 s.push_str(&format!(" · {k} {what}"));
             }
@@ -1094,6 +1121,43 @@ mod tests {
         assert!(markers(&w).is_empty(), "a promoted standby lags nothing");
         w.backups.clear();
         assert_eq!(markers(&w), [WalMarker::NoBackup]);
+    }
+
+    #[test]
+    fn status_counts_what_the_markers_show() {
+        // A promoted standby whose PAUSE file is left over: the engine
+        // says paused, but nothing is paused any more.
+        let promoted = WalView {
+            worker: "old_standby".into(),
+            role: WalRole::Standby,
+            source: WalSource::Promoted,
+            paused: true,
+            lag: Some(Duration::from_secs(900)),
+            backups: vec![WalBackupView::default()],
+            ..WalView::default()
+        };
+        assert!(markers(&promoted).is_empty());
+        let paused = WalView {
+            worker: "standby".into(),
+            source: WalSource::Archive,
+            ..promoted.clone()
+        };
+        assert_eq!(
+            markers(&paused),
+            [WalMarker::Lagging(Level::Error), WalMarker::Paused]
+        );
+        let mut failing = master();
+        failing.failed_count = 1;
+        failing.last_failed_age = Some(Duration::from_secs(1));
+        failing.error = Some("down".into());
+        let snap = Snapshot {
+            wal: vec![failing, promoted, paused],
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            WalState::default().status(&snap),
+            "3 walmgr jobs (1 master, 2 standbys) · 1 in error · 1 archive failing · 1 lagging · 1 paused"
+        );
     }
 
     #[test]
