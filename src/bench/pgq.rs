@@ -1348,23 +1348,18 @@ impl Bench<'_> {
                     } else {
                         (TRG_OFF, LOOP_OFF)
                     };
-                    if self.is_broken(key, target) || self.is_broken(loop_key, target) {
-                        continue;
+                    let logutriga = on.then(|| logutriga_call());
+                    if !self.is_broken(loop_key, target) {
+                        let r = self.tpcb_loop_run(i, logutriga.as_deref()).await;
+                        self.record(loop_key, target, run, r, "tps");
                     }
-                    match self.tpcb_once(i, on).await {
-                        Ok((tps, loop_tps)) => {
-                            self.record(key, target, run, Ok(tps), "tps");
-                            self.record(loop_key, target, run, Ok(loop_tps), "tps");
-                        }
-                        Err(e) => {
-                            let text = format!("{e:#}");
-                            self.record(key, target, run, Err(e), "tps");
-                            self.record(loop_key, target, run, Err(anyhow!(text)), "tps");
-                        }
+                    if !self.is_broken(key, target) {
+                        let r = self.tpcb_pgbench(i, logutriga.as_deref()).await;
+                        self.record(key, target, run, r, "tps");
                     }
                 }
                 if !self.is_broken(LOOP_FLOOR, target) {
-                    let r = self.tpcb_floor(i).await;
+                    let r = self.tpcb_loop_run(i, Some(&floor_call())).await;
                     self.record(LOOP_FLOOR, target, run, r, "tps");
                 }
             }
@@ -1447,26 +1442,6 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// The in-server loop with the floor trigger on the four tables.
-    async fn tpcb_floor(&self, i: usize) -> Result<f64> {
-        let z = &self.sizes;
-        recreate_queue(&self.dbs[i].admin, TRIGGER_QUEUE).await?;
-        self.create_tpcb_triggers(
-            i,
-            &format!(
-                "public.skydeck_bench_floor({})",
-                quote_literal(TRIGGER_QUEUE)
-            ),
-        )
-        .await?;
-        let tps = self.tpcb_loop(i, z.loop_txns).await;
-        self.drop_tpcb_triggers(i).await?;
-        let tps = tps?;
-        self.check_trigger_events(i, u64::from(z.loop_txns + loop_warmup(z.loop_txns)), 0)
-            .await?;
-        Ok(tps)
-    }
-
     /// Runs `n` TPC-B transactions in the server, one backend, and returns
     /// their rate.  synchronous_commit is off for this session only: the
     /// figure is the CPU of a transaction, not the disk's flush.
@@ -1491,25 +1466,63 @@ impl Bench<'_> {
         Ok(f64::from(n) / secs.max(1e-9))
     }
 
-    /// pgbench's tps, then the in-server loop's.
-    async fn tpcb_once(&self, i: usize, on: bool) -> Result<(f64, f64)> {
-        let d = &self.dbs[i];
-        let z = &self.sizes;
-        if on {
-            recreate_queue(&d.admin, TRIGGER_QUEUE).await?;
-            self.create_tpcb_triggers(
-                i,
-                &format!("pgq.logutriga({})", quote_literal(TRIGGER_QUEUE)),
-            )
-            .await?;
+    /// Vacuum and a checkpoint, so each measurement starts from the same
+    /// state (not the previous run's dead rows and dirty pages).
+    async fn settle(&self, i: usize) -> Result<()> {
+        let c = &self.dbs[i].admin;
+        c.batch_execute("vacuum analyze")
+            .await
+            .map_err(|e| anyhow!("vacuum analyze: {}", db::describe(&e)))?;
+        checkpoint(c).await
+    }
+
+    /// Runs `work` with a row trigger calling `trigger` on the four TPC-B
+    /// tables (none: no trigger), then checks the trigger queued 4 events
+    /// for each of the transactions `work` reports, `slack` more allowed.
+    async fn with_triggers<F, Fut>(
+        &self,
+        i: usize,
+        trigger: Option<&str>,
+        slack: u64,
+        work: F,
+    ) -> Result<f64>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(f64, u64)>>,
+    {
+        let Some(call) = trigger else {
+            self.settle(i).await?;
+            return work().await.map(|(tps, _)| tps);
+        };
+        recreate_queue(&self.dbs[i].admin, TRIGGER_QUEUE).await?;
+        self.create_tpcb_triggers(i, call).await?;
+        let r = async {
+            self.settle(i).await?;
+            work().await
         }
-        let result = async {
-            let loop_tps = self.tpcb_loop(i, z.loop_txns).await?;
-            d.admin
-                .batch_execute("vacuum analyze")
-                .await
-                .map_err(|e| anyhow!("vacuum analyze: {}", db::describe(&e)))?;
-            checkpoint(&d.admin).await?;
+        .await;
+        self.drop_tpcb_triggers(i).await?;
+        let (tps, txns) = r?;
+        self.check_trigger_events(i, txns, slack).await?;
+        Ok(tps)
+    }
+
+    /// The in-server loop's rate, with `trigger` on the tables.
+    async fn tpcb_loop_run(&self, i: usize, trigger: Option<&str>) -> Result<f64> {
+        let n = self.sizes.loop_txns;
+        self.with_triggers(i, trigger, 0, || async move {
+            let tps = self.tpcb_loop(i, n).await?;
+            // the warm-up's transactions fire the trigger too
+            Ok((tps, u64::from(n + loop_warmup(n))))
+        })
+        .await
+    }
+
+    /// pgbench's tps, with `trigger` on the tables.
+    async fn tpcb_pgbench(&self, i: usize, trigger: Option<&str>) -> Result<f64> {
+        let z = &self.sizes;
+        // a transaction cut off by -T may add its events
+        self.with_triggers(i, trigger, u64::from(z.tpcb_clients), || async move {
             let clients = z.tpcb_clients.to_string();
             let secs = z.tpcb_seconds.to_string();
             let args: Vec<String> = [
@@ -1519,22 +1532,24 @@ impl Bench<'_> {
             .map(|s| s.to_string())
             .collect();
             let timeout = Duration::from_secs(u64::from(z.tpcb_seconds) + 600);
-            let run = self.pgbench.run(&d.db, &args, timeout).await?;
-            Ok::<_, anyhow::Error>((run, loop_tps))
-        }
-        .await;
-        if on {
-            self.drop_tpcb_triggers(i).await?;
-        }
-        let (run, loop_tps) = result?;
-        if on {
-            // the loop's transactions (and its warm-up's) as well
-            let txns = run.transactions + u64::from(z.loop_txns + loop_warmup(z.loop_txns));
-            self.check_trigger_events(i, txns, u64::from(z.tpcb_clients))
-                .await?;
-        }
-        Ok((run.tps, loop_tps))
+            let run = self.pgbench.run(&self.dbs[i].db, &args, timeout).await?;
+            Ok((run.tps, run.transactions))
+        })
+        .await
     }
+}
+
+/// The trigger of the logutriga figures.
+fn logutriga_call() -> String {
+    format!("pgq.logutriga({})", quote_literal(TRIGGER_QUEUE))
+}
+
+/// The trigger of the floor figure (see LOOP_FLOOR).
+fn floor_call() -> String {
+    format!(
+        "public.skydeck_bench_floor({})",
+        quote_literal(TRIGGER_QUEUE)
+    )
 }
 
 /// Transactions the in-server loop runs before the `n` it times.
