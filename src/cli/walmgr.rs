@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use super::print_json;
@@ -196,7 +196,10 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
             }
             let out = crate::walmgr::remote::command(r, &args)
                 .stdin(std::process::Stdio::null())
-                .output()?;
+                .output()
+                .with_context(|| {
+                    format!("running ssh for walmgr {} on {}", args.join(" "), r.host)
+                })?;
             print!("{}", String::from_utf8_lossy(&out.stdout));
             eprint!("{}", String::from_utf8_lossy(&out.stderr));
             if !out.status.success() {

@@ -11,7 +11,21 @@ use anyhow::{bail, Context, Result};
 use super::restore::{sh as run, sh_quote};
 use super::wal::Segment;
 use super::{archive, store, Role, WalConfig};
-use crate::db::quote_literal;
+use crate::db::{quote_literal, DbError};
+
+/// A driver error with the step it broke, rendered with the server's
+/// detail and hint.
+fn at(step: &str) -> impl FnOnce(tokio_postgres::Error) -> DbError + '_ {
+    move |e| DbError::query(step, e)
+}
+
+/// `pg_reload_conf()`, after ALTER SYSTEM.
+async fn reload(c: &tokio_postgres::Client) -> Result<()> {
+    c.execute("select pg_reload_conf()", &[])
+        .await
+        .map_err(at("reloading the configuration (pg_reload_conf)"))?;
+    Ok(())
+}
 
 /// The archive_command a master runs.
 pub fn archive_command(cfg: &WalConfig) -> String {
@@ -100,7 +114,10 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
                     current_setting('archive_command'), current_setting('server_version_num')::int",
             &[],
         )
-        .await?;
+        .await
+        .map_err(at(
+            "reading the master's settings (wal_level, archive_mode, archive_command, server_version_num)",
+        ))?;
     let (wal_level, archive_mode, old_cmd, version): (String, String, String, i32) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     if version < 120000 {
@@ -141,9 +158,9 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
     for s in &stmts {
         c.batch_execute(s)
             .await
-            .with_context(|| format!("running {s}"))?;
+            .map_err(|e| DbError::query(format!("running {s}"), e))?;
     }
-    c.execute("select pg_reload_conf()", &[]).await?;
+    reload(&c).await?;
     if !restart.is_empty() {
         match &m.restart_cmd {
             Some(rc) => {
@@ -185,9 +202,9 @@ pub async fn stop(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
     for s in &stmts {
         c.batch_execute(s)
             .await
-            .with_context(|| format!("running {s}"))?;
+            .map_err(|e| DbError::query(format!("running {s}"), e))?;
     }
-    c.execute("select pg_reload_conf()", &[]).await?;
+    reload(&c).await?;
     let mut lines: Vec<String> = stmts.iter().map(|s| s.to_string()).collect();
     if let Some(rc) = &m.restart_cmd {
         run(rc, "master_restart_cmd")?;
@@ -217,7 +234,7 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
             &[],
         )
         .await
-        .context("reading the current WAL position")?;
+        .map_err(at("reading the current WAL position"))?;
     let (name, offset, seg_size): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
     let Some(seg) = Segment::parse(&name) else {
         bail!("unexpected WAL file name {name:?}");
@@ -277,7 +294,8 @@ pub async fn synch_standby(cfg: &WalConfig, names: &str, dry_run: bool) -> Resul
                 "select application_name from pg_stat_replication where state = 'streaming'",
                 &[],
             )
-            .await?
+            .await
+            .map_err(at("reading pg_stat_replication"))?
             .iter()
             .map(|r| r.get(0))
             .collect();
@@ -308,8 +326,10 @@ pub async fn synch_standby(cfg: &WalConfig, names: &str, dry_run: bool) -> Resul
     if dry_run {
         return Ok(format!("would run: {stmt}"));
     }
-    c.batch_execute(&stmt).await?;
-    c.execute("select pg_reload_conf()", &[]).await?;
+    c.batch_execute(&stmt)
+        .await
+        .map_err(|e| DbError::query(format!("running {stmt}"), e))?;
+    reload(&c).await?;
     Ok(if names.trim().is_empty() {
         "synchronous replication off".into()
     } else {
