@@ -15,7 +15,7 @@ use crate::cascade;
 use crate::command::{self, complete, Candidate, Command, Context, Target};
 use crate::describe::{confirm_title, describe};
 use crate::event::Event;
-use crate::fmt::{bytes, dur, one_line, period, quote_name};
+use crate::fmt::{ago, bytes, dur, first_line, one_line, period, quote_name};
 use crate::keys::{self, Binding, Intent};
 use crate::model::{
     Action, ActionResult, ActionUpdate, LondisteView, NodeType, Snapshot, TakeoverKind,
@@ -2235,10 +2235,8 @@ impl App {
                             Some(b) => notes.push(format!(
                                 "the newest backup, {}, finished {} ({} of data)",
                                 quote_name(&b.name),
-                                b.age.map_or_else(
-                                    || "at an unknown time".into(),
-                                    |a| format!("{} ago", dur(a))
-                                ),
+                                b.age
+                                    .map_or_else(|| "at an unknown time".into(), |a| ago(Some(a))),
                                 bytes(b.size)
                             )),
                             None => notes.push("it is the first base backup of this master".into()),
@@ -2249,7 +2247,7 @@ impl App {
                         if let Some(e) = &w.error {
                             notes.push(format!(
                                 "reading this job failed ({}): the backup may fail too",
-                                e.lines().next().unwrap_or_default()
+                                first_line(e)
                             ));
                         }
                     }
@@ -2281,13 +2279,8 @@ impl App {
                             "replay goes on from {}",
                             w.replay_lsn.as_deref().unwrap_or("where it stopped")
                         );
-                        match (w.lag_bytes, w.lag) {
-                            (Some(b), Some(l)) => {
-                                s.push_str(&format!(", {} ({}) behind", bytes(b), dur(l)))
-                            }
-                            (Some(b), None) => s.push_str(&format!(", {} behind", bytes(b))),
-                            (None, Some(l)) => s.push_str(&format!(", {} behind", dur(l))),
-                            (None, None) => {}
+                        if let Some(behind) = wal_view::lag_text(w) {
+                            s.push_str(&format!(", {behind}"));
                         }
                         notes.push(s);
                     }

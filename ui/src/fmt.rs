@@ -151,6 +151,25 @@ pub fn bytes(v: u64) -> String {
     }
 }
 
+/// `4m05s ago`, `-` for none.
+pub fn ago(d: Option<Duration>) -> String {
+    d.map_or_else(|| "-".to_string(), |d| format!("{} ago", dur(d)))
+}
+
+/// The text, `-` for none or empty.
+pub fn dash(s: Option<&str>) -> String {
+    match s {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "-".into(),
+    }
+}
+
+/// The first line of a multi-line text (a server error's message without
+/// its DETAIL and HINT).
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
 /// A count, `-` for none.
 pub fn num_opt(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
@@ -282,5 +301,16 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abcdef", 0), "");
         assert_eq!(one_line("ERROR: x\nDETAIL: y\n"), "ERROR: x · DETAIL: y");
+        assert_eq!(first_line("ERROR: x\nDETAIL: y\n"), "ERROR: x");
+        assert_eq!(first_line(""), "");
+    }
+
+    #[test]
+    fn dashes_for_nothing() {
+        assert_eq!(ago(Some(Duration::from_secs(245))), "4m05s ago");
+        assert_eq!(ago(None), "-");
+        assert_eq!(dash(Some("a")), "a");
+        assert_eq!(dash(Some("")), "-");
+        assert_eq!(dash(None), "-");
     }
 }

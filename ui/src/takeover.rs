@@ -1000,7 +1000,7 @@ pub fn render_picker(p: &Picker, snap: &Snapshot, theme: &Theme, area: Rect, buf
                     let mut d = format!(
                         "{:<7} lag {:>6}",
                         cascade::type_label(n),
-                        n.lag.map_or_else(|| "-".into(), dur)
+                        crate::fmt::dur_opt(n.lag)
                     );
                     if let Some(b) = c.and_then(|c| cascade::behind(c, n)) {
                         d.push_str(&format!(" · {b} behind"));

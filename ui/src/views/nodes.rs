@@ -405,7 +405,7 @@ impl NodesState {
                         lcell(cascade::type_label(nv), theme.muted),
                         lcell(status, marker_style(m, theme)),
                         rcell(
-                            nv.lag.map_or_else(|| "-".into(), dur),
+                            crate::fmt::dur_opt(nv.lag),
                             nv.lag
                                 .map_or(theme.muted, |l| super::queues::lag_style(l, theme)),
                         ),

@@ -18,7 +18,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Widget, Wrap};
 
-use crate::fmt::{bytes, count, dur, grouped, rate, truncate, width};
+use crate::fmt::{bytes, count, dur, first_line, grouped, rate, truncate, width};
 use crate::keys::{movement, Binding, Intent, Key};
 use crate::model::{CopyView, LondisteView, MergeState, NodeType, SeqView, Snapshot, TableView};
 use crate::theme::Theme;
@@ -152,11 +152,6 @@ pub fn state_style(t: &TableView, theme: &Theme) -> Style {
         MergeState::Missing => theme.muted,
         _ => theme.warn,
     }
-}
-
-/// The first line of a multi-line error.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
 }
 
 /// Counts of a node's tables by state (`errors`: tables with a last

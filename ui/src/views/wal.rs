@@ -16,7 +16,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Widget, Wrap};
 
 use crate::describe::describe;
-use crate::fmt::{bytes, dur, grouped, truncate, width};
+use crate::fmt::{ago, bytes, dash, dur, dur_opt, first_line, grouped, truncate, width};
 use crate::keys::{movement, Binding, Intent, Key};
 use crate::model::{Action, Level, Snapshot, WalBackupView, WalRole, WalSource, WalView};
 use crate::takeover::wrap;
@@ -174,10 +174,22 @@ pub fn order(snap: &Snapshot) -> Vec<usize> {
     v
 }
 
-fn dash(s: Option<&str>) -> String {
-    match s {
-        Some(s) if !s.is_empty() => s.to_string(),
-        _ => "-".into(),
+/// `backlog 212` (`backlog -` when not read).
+fn backlog_text(w: &WalView) -> String {
+    match w.archive_backlog {
+        Some(n) => format!("backlog {}", grouped(n)),
+        None => "backlog -".into(),
+    }
+}
+
+/// How far behind a standby is: `984 MB (14m05s) behind`, either alone
+/// when only one is known; `None` when neither is.
+pub fn lag_text(w: &WalView) -> Option<String> {
+    match (w.lag_bytes, w.lag) {
+        (Some(b), Some(l)) => Some(format!("{} ({}) behind", bytes(b), dur(l))),
+        (Some(b), None) => Some(format!("{} behind", bytes(b))),
+        (None, Some(l)) => Some(format!("{} behind", dur(l))),
+        (None, None) => None,
     }
 }
 
@@ -495,16 +507,13 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 tx(format!("current {}", dash(w.current_lsn.as_deref()))),
                 m(dash(w.current_segment.as_deref())),
             );
-            let backlog = match w.archive_backlog {
-                Some(n) => format!("backlog {}", grouped(n)),
-                None => "backlog -".into(),
-            };
+            let backlog = backlog_text(w);
             let behind = two_right(
                 Span::styled(backlog, theme.level(w.backlog_level())),
                 m(String::new()),
             );
             let last = match w.last_archived_age {
-                Some(a) => tx(format!("last {} ago", dur(a))),
+                Some(a) => tx(format!("last {}", ago(Some(a)))),
                 None => m("none archived".into()),
             };
             let (fail, style) = failures_text(w, wide, theme);
@@ -520,7 +529,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
                 two_right(m("-".into()), m(String::new()))
             } else {
                 two_right(
-                    Span::styled(w.lag.map_or_else(|| "-".into(), dur), style),
+                    Span::styled(dur_opt(w.lag), style),
                     Span::styled(w.lag_bytes.map_or_else(|| "-".into(), bytes), style),
                 )
             };
@@ -532,11 +541,7 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
         }
     };
     let backup = match w.backups.first() {
-        Some(b) => two(
-            tx(b.age
-                .map_or_else(|| "-".into(), |a| format!("{} ago", dur(a)))),
-            m(bytes(b.size)),
-        ),
+        Some(b) => two(tx(ago(b.age)), m(bytes(b.size))),
         None => two(Span::styled("none", theme.warn), m(String::new())),
     };
     let mut err = w.error.as_deref().unwrap_or_default().lines();
@@ -636,10 +641,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
     ));
     match w.role {
         WalRole::Master => {
-            let backlog = match w.archive_backlog {
-                Some(n) => format!("backlog {}", grouped(n)),
-                None => "backlog -".into(),
-            };
+            let backlog = backlog_text(w);
             lines.push(kv(
                 "current",
                 vec![
@@ -654,7 +656,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
             ));
             let mut archived = vec![tx(dash(w.last_archived.as_deref()))];
             if let Some(a) = w.last_archived_age {
-                archived.push(m(format!(" · {} ago", dur(a))));
+                archived.push(m(format!(" · {}", ago(Some(a)))));
             }
             archived.push(m(format!(" · {} in all", grouped(w.archived_count))));
             lines.push(kv("archived", archived, theme));
@@ -668,7 +670,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                     dash(w.last_failed.as_deref())
                 );
                 if let Some(a) = w.last_failed_age {
-                    s.push_str(&format!(" {} ago", dur(a)));
+                    s.push_str(&format!(" {}", ago(Some(a))));
                 }
                 vec![Span::styled(s, style)]
             };
@@ -706,7 +708,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                     vec![
                         Span::styled(w.lag_bytes.map_or_else(|| "-".into(), bytes), style),
                         m(" · ".into()),
-                        Span::styled(w.lag.map_or_else(|| "-".into(), dur), style),
+                        Span::styled(dur_opt(w.lag), style),
                     ],
                     theme,
                 ));
@@ -734,7 +736,7 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
                 "{} · newest {}{} ({} stored)",
                 w.backups.len(),
                 b.age
-                    .map_or_else(String::new, |a| format!("{} ago, ", dur(a))),
+                    .map_or_else(String::new, |a| format!("{}, ", ago(Some(a)))),
                 bytes(b.size),
                 bytes(b.stored)
             )),
@@ -771,11 +773,7 @@ const BACKUP_COLS: &[Col] = &[
 fn backup_cells<'a>(b: &WalBackupView, theme: &Theme) -> Vec<Cell<'a>> {
     vec![
         lcell(b.name.clone(), theme.text),
-        rcell(
-            b.age
-                .map_or_else(|| "-".into(), |a| format!("{} ago", dur(a))),
-            theme.text,
-        ),
+        rcell(ago(b.age), theme.text),
         rcell(bytes(b.size), theme.text),
         rcell(bytes(b.stored), theme.muted),
         lcell(b.start_wal.clone(), theme.muted),
@@ -906,21 +904,15 @@ impl BootConfirm {
             mode(w),
             dash(w.replay_lsn.as_deref())
         );
-        match (w.lag_bytes, w.lag) {
-            (Some(b), Some(l)) => now.push_str(&format!(" · {} ({}) behind", bytes(b), dur(l))),
-            (Some(b), None) => now.push_str(&format!(" · {} behind", bytes(b))),
-            (None, Some(l)) => now.push_str(&format!(" · {} behind", dur(l))),
-            (None, None) => {}
+        if let Some(behind) = lag_text(w) {
+            now.push_str(&format!(" · {behind}"));
         }
         if w.paused {
             now.push_str(" · replay PAUSED");
         }
         let mut notes = vec![now];
         if let Some(e) = &w.error {
-            notes.push(format!(
-                "reading this job failed: {}",
-                e.lines().next().unwrap_or_default()
-            ));
+            notes.push(format!("reading this job failed: {}", first_line(e)));
         }
         notes.extend([
             format!("recovery ends: {} becomes a read-write primary on a new timeline", w.worker),
