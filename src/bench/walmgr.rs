@@ -73,6 +73,27 @@ fn sh(cmd: &str) -> Result<()> {
     crate::walmgr::restore::sh(cmd, "the cp baseline")
 }
 
+/// `skydeck walmgr INI ARGS…` (in `cwd`); its stderr when it fails.
+fn walmgr(exe: &Path, ini: &Path, args: &[&str], cwd: Option<&Path>) -> Result<()> {
+    let mut cmd = Command::new(exe);
+    cmd.arg("walmgr").arg(ini).args(args);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {} walmgr", exe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "walmgr {} {}: {}",
+            ini.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 /// Run `each(segment)` for every segment in order; the seconds it took.
 fn timed(segs: &[String], mut each: impl FnMut(&str) -> Result<()>) -> Result<f64> {
     let t0 = Instant::now();
@@ -133,8 +154,13 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
     let segs: Vec<String> = segs.split_off(segs.len().saturating_sub(a.segments));
     if segs.len() < 4 {
         bail!(
-            "only {} WAL segments to work with; raise --scale",
-            segs.len()
+            "only {} WAL segments to work with (at least 4 needed): raise --scale{}",
+            segs.len(),
+            if a.segments < 4 {
+                " and --segments"
+            } else {
+                ""
+            }
         );
     }
     for s in &segs {
@@ -178,8 +204,8 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
         dir_size(&cp_dir),
     ));
 
-    let mut jobs = Vec::new();
-    for (name, extra) in [
+    let mut zstd_arch = None;
+    for (n, (name, extra)) in [
         ("skydeck, no compression", "compression = none\n"),
         ("skydeck, lz4", "compression = lz4\n"),
         ("skydeck, zstd", "compression = zstd\n"),
@@ -187,8 +213,10 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
             "skydeck, zstd, push 4 ahead",
             "compression = zstd\narchive_async = 4\n",
         ),
-    ] {
-        let n = jobs.len();
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let arch = work.join(format!("archive-{n}"));
         std::fs::create_dir_all(arch.join("logs.complete"))?;
         let ini = work.join(format!("master-{n}.ini"));
@@ -202,17 +230,12 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
         )?;
         mark_ready()?;
         let secs = timed(&segs, |s| {
-            let out = Command::new(&exe)
-                .arg("walmgr")
-                .arg(&ini)
-                .arg("xarchive")
-                .arg(format!("pg_wal/{s}"))
-                .arg(s)
-                .current_dir(&stage)
-                .output()?;
-            if !out.status.success() {
-                bail!("xarchive {s}: {}", String::from_utf8_lossy(&out.stderr));
-            }
+            walmgr(
+                &exe,
+                &ini,
+                &["xarchive", &format!("pg_wal/{s}"), s],
+                Some(&stage),
+            )?;
             let st = stage_wal.join("archive_status");
             let _ = std::fs::rename(st.join(format!("{s}.ready")), st.join(format!("{s}.done")));
             Ok(())
@@ -220,8 +243,11 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
         let stored = dir_size(&arch.join("logs.complete"));
         rep.archive
             .push(transfer(name, secs, segs.len(), seg_bytes, stored));
-        jobs.push((name, arch, ini));
+        if name == "skydeck, zstd" {
+            zstd_arch = Some(arch);
+        }
     }
+    let zstd_arch = zstd_arch.expect("the zstd variant is in the list");
 
     // Restore: from the cp archive with cp; from the zstd archive with
     // xrestore, without and with prefetch.
@@ -237,7 +263,6 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
     })?;
     rep.restore
         .push(transfer("cp", secs, segs.len(), seg_bytes, 0));
-    let zstd_arch = &jobs[2].1;
     for (name, extra) in [
         ("skydeck, zstd", ""),
         ("skydeck, zstd, prefetch 4", "restore_prefetch = 4\n"),
@@ -252,19 +277,9 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
                 zstd_arch.display()
             ),
         )?;
-        let secs = timed(&segs, |s| {
-            let out = Command::new(&exe)
-                .arg("walmgr")
-                .arg(&ini)
-                .arg("xrestore")
-                .arg(s)
-                .arg(dst.join("RECOVERYXLOG"))
-                .output()?;
-            if !out.status.success() {
-                bail!("xrestore {s}: {}", String::from_utf8_lossy(&out.stderr));
-            }
-            Ok(())
-        })?;
+        let to = dst.join("RECOVERYXLOG");
+        let to = to.to_string_lossy();
+        let secs = timed(&segs, |s| walmgr(&exe, &ini, &["xrestore", s, &to], None))?;
         rep.restore
             .push(transfer(name, secs, segs.len(), seg_bytes, 0));
     }
@@ -282,23 +297,9 @@ pub async fn run(a: WalmgrBenchArgs) -> Result<()> {
             bak.display()
         ),
     )?;
-    let out = Command::new(&exe)
-        .arg("walmgr")
-        .arg(&ini)
-        .arg("setup")
-        .output()?;
-    if !out.status.success() {
-        bail!("walmgr setup: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    walmgr(&exe, &ini, &["setup"], None)?;
     let t0 = Instant::now();
-    let out = Command::new(&exe)
-        .arg("walmgr")
-        .arg(&ini)
-        .arg("backup")
-        .output()?;
-    if !out.status.success() {
-        bail!("walmgr backup: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    walmgr(&exe, &ini, &["backup"], None)?;
     rep.backup_skydeck_s = t0.elapsed().as_secs_f64();
     let cfg = crate::walmgr::WalConfig::load(&ini)?;
     if let Some(set) = crate::walmgr::backup::list_sets(&cfg)?.last() {
