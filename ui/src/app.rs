@@ -1740,6 +1740,13 @@ impl App {
             self.say(ToastKind::Info, format!("{why} — nothing was sent"));
             return;
         }
+        if matches!(action, Action::WalBoot { .. }) {
+            // Promoting cannot be undone: the job's name is typed, not y.
+            if !self.refuse_read_only(&describe(&action)) {
+                self.boot = Some(BootConfirm::new(w));
+            }
+            return;
+        }
         self.request(vec![action]);
     }
 
@@ -1994,7 +2001,9 @@ impl App {
     }
 
     /// The one gate every action passes: read-only refusal, confirmation
-    /// for state changes, straight through for the rest.
+    /// for state changes, straight through for the rest. An action that
+    /// needs a typed name (boot, takeover) is refused here: only its own
+    /// popup sends it.
     pub fn request(&mut self, actions: Vec<Action>) {
         if actions.is_empty() {
             return;
@@ -2014,15 +2023,15 @@ impl App {
             );
             return;
         }
-        if let [Action::WalBoot { worker }] = actions.as_slice() {
-            // Promoting cannot be undone: the job's name is typed, not y.
-            let standby = WalView {
-                worker: worker.clone(),
-                role: WalRole::Standby,
-                ..WalView::default()
-            };
-            let w = wal_job(&self.snapshot, worker).unwrap_or(&standby);
-            self.boot = Some(BootConfirm::new(w));
+        if let Some(a) = actions.iter().find(|a| a.needs_typed_confirmation()) {
+            // Only its own popup sends it, once the name is typed.
+            self.say(
+                ToastKind::Error,
+                format!(
+                    "refused to {}: it is confirmed by typing a name in its own popup, not by y — nothing was sent",
+                    describe(a)
+                ),
+            );
             return;
         }
         self.confirm = Some(self.confirmation(actions));

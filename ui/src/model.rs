@@ -898,6 +898,13 @@ impl Action {
         )
     }
 
+    /// Whether a y is not enough: the operator types a name first, in the
+    /// action's own popup (a standby's promotion, a takeover), so the
+    /// shared y/n confirmation never sends it.
+    pub fn needs_typed_confirmation(&self) -> bool {
+        matches!(self, Action::WalBoot { .. } | Action::Takeover { .. })
+    }
+
     /// Whether the console waits for its result (shown as pending): every
     /// state change, and a compare.
     pub fn awaits_result(&self) -> bool {

@@ -515,6 +515,22 @@ fn boot_needs_the_job_name_typed() {
     ctrl(&mut a, 'c');
     assert!(a.boot().is_none());
     assert!(a.take_actions().is_empty());
+    // Never behind the y/n popup, alone or in a batch.
+    for batch in [
+        vec![Action::WalBoot { worker: s(DR) }],
+        vec![
+            Action::WalContinue { worker: s(DR) },
+            Action::WalBoot { worker: s(DR) },
+        ],
+    ] {
+        a.request(batch);
+        assert!(a.confirm().is_none() && a.boot().is_none());
+        assert_eq!(
+            toast(&a),
+            "refused to end recovery and promote standby walmgr_dr to a read-write primary: it is confirmed by typing a name in its own popup, not by y — nothing was sent"
+        );
+    }
+    assert!(a.take_actions().is_empty());
 }
 
 #[test]
