@@ -28,7 +28,8 @@ pub struct Pidfile {
     path: PathBuf,
 }
 
-fn alive(pid: i32) -> bool {
+/// Whether process `pid` exists (EPERM: it does, owned by someone else).
+pub(crate) fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     unsafe {
         libc::kill(pid, 0) == 0

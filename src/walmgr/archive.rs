@@ -30,14 +30,6 @@ pub fn checked_name(name: &str) -> Result<WalFile> {
     })
 }
 
-/// What `xarchive` did.
-#[derive(Debug, Clone)]
-pub struct Archived {
-    pub name: String,
-    /// `None`: a background pusher had stored it already.
-    pub outcome: Option<Stored>,
-}
-
 fn push_dir(cfg: &WalConfig) -> PathBuf {
     cfg.spool_dir.join(format!("push-{}", cfg.job_name))
 }
@@ -50,7 +42,7 @@ fn push_dir(cfg: &WalConfig) -> PathBuf {
 /// the next `N` segments the server has marked ready, in parallel, and
 /// leaves a marker for each in the spool; the server's later call for such
 /// a segment finds its marker and returns at once.
-pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
+pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<()> {
     let master = cfg.master("xarchive")?;
     checked_name(name)?;
     run_periodic(cfg, &master.data);
@@ -68,21 +60,15 @@ pub fn xarchive(cfg: &WalConfig, src: &Path, name: &str) -> Result<Archived> {
         if master.archive_async > 0 {
             spawn_push(cfg, src, name);
         }
-        return Ok(Archived {
-            name: name.to_string(),
-            outcome: None,
-        });
+        return Ok(());
     }
     // (Temporary files of killed writers are swept by the hosted job and
     // `cleanup`, not here: a listing of the whole archive per segment.)
-    let outcome = archive_one(cfg, src, name)?;
+    archive_one(cfg, src, name)?;
     if master.archive_async > 0 {
         spawn_push(cfg, src, name);
     }
-    Ok(Archived {
-        name: name.to_string(),
-        outcome: Some(outcome),
-    })
+    Ok(())
 }
 
 fn archive_one(cfg: &WalConfig, src: &Path, name: &str) -> Result<Stored> {
@@ -538,7 +524,6 @@ pub struct ArchivedFile {
     pub kind: WalFile,
     /// Bytes on disk.
     pub stored: u64,
-    pub modified: Option<SystemTime>,
 }
 
 /// Every WAL file in `completed_wals`, sorted by name.
@@ -554,12 +539,10 @@ pub fn list(dir: &Path) -> Result<Vec<ArchivedFile>> {
         let Some(kind) = WalFile::parse(&name) else {
             continue;
         };
-        let md = e.metadata().ok();
         v.push(ArchivedFile {
             name,
             kind,
-            stored: md.as_ref().map(|m| m.len()).unwrap_or(0),
-            modified: md.and_then(|m| m.modified().ok()),
+            stored: e.metadata().map(|m| m.len()).unwrap_or(0),
         });
     }
     v.sort_by(|a, b| a.name.cmp(&b.name));

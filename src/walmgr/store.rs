@@ -219,27 +219,7 @@ pub fn sweep_temp(dir: &Path) {
 
 /// Whether a process exists (EPERM: it exists, owned by someone else).
 pub fn process_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks for existence.
-    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
-}
-
-/// Running as root, a file written into a directory belongs to the
-/// directory's owner: the archive is the server's, whose archive_command
-/// and restore_command run as its user.
-fn give_to_dir_owner(file: &Path, dir: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return;
-    }
-    if let Ok(md) = fs::metadata(dir) {
-        if md.uid() != 0 {
-            let _ = std::os::unix::fs::chown(file, Some(md.uid()), Some(md.gid()));
-        }
-    }
+    pid > 0 && crate::daemon::pidfile::alive(pid)
 }
 
 /// fsync a directory, so a rename or link in it is durable.
@@ -314,7 +294,10 @@ fn place(
         let _ = fs::remove_file(tmp);
         return Err(e);
     }
-    give_to_dir_owner(dst, dir);
+    // Running as root, a file written into a directory belongs to the
+    // directory's owner: the archive is the server's, whose archive_command
+    // and restore_command run as its user.
+    let _ = super::give_to(dst, super::owner_of(dir));
     fsync_dir(dir).map_err(ioe(dir, "syncing the directory"))?;
     Ok(Stored::New { header, stored })
 }

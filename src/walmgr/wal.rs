@@ -88,14 +88,6 @@ impl WalFile {
         }
         None
     }
-
-    /// The segment it belongs to (none for history files).
-    pub fn segment(&self) -> Option<Segment> {
-        match self {
-            WalFile::Segment(s) | WalFile::Partial(s) | WalFile::Backup(s) => Some(*s),
-            WalFile::History(_) => None,
-        }
-    }
 }
 
 /// Segments per log id for a segment size in bytes.
