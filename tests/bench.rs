@@ -204,29 +204,34 @@ fn bench_pgq_quick_reports_consistent_figures() {
     );
 }
 
+/// `skydeck bench ARGS… --json`: it succeeds and prints JSON.
+fn bench_json(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap_or_else(|e| panic!("run skydeck bench {args:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench {args:?} failed:\n{stderr}");
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
 #[test]
 fn bench_ticker_smallest_run_reports_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
-        .args([
-            "bench",
-            "ticker",
-            "--databases",
-            "3",
-            "--queues",
-            "2",
-            "--seconds",
-            "2",
-            "--period",
-            "0.1",
-            "--render-queues",
-            "50",
-            "--json",
-        ])
-        .output()
-        .expect("run skydeck bench ticker");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench ticker failed:\n{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let v = bench_json(&[
+        "ticker",
+        "--databases",
+        "3",
+        "--queues",
+        "2",
+        "--seconds",
+        "2",
+        "--period",
+        "0.1",
+        "--render-queues",
+        "50",
+    ]);
     let tickers = v["tickers"].as_array().unwrap();
     assert_eq!(tickers[0]["ticker"], "skydeck");
     for t in tickers {
@@ -255,13 +260,7 @@ fn bench_ticker_smallest_run_reports_figures() {
 
 #[test]
 fn bench_cascade_smallest_run_reports_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
-        .args(["bench", "cascade", "--seconds", "2", "--json"])
-        .output()
-        .expect("run skydeck bench cascade");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench cascade failed:\n{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let v = bench_json(&["cascade", "--seconds", "2"]);
     for k in [
         "producer_ev_per_sec",
         "copy_ev_per_sec",
@@ -277,23 +276,15 @@ fn bench_cascade_smallest_run_reports_figures() {
 
 #[test]
 fn bench_londiste_smallest_run_reports_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
-        .args([
-            "bench",
-            "londiste",
-            "--scale",
-            "1",
-            "--seconds",
-            "2",
-            "--backlog-seconds",
-            "2",
-            "--json",
-        ])
-        .output()
-        .expect("run skydeck bench londiste");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench londiste failed:\n{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let v = bench_json(&[
+        "londiste",
+        "--scale",
+        "1",
+        "--seconds",
+        "2",
+        "--backlog-seconds",
+        "2",
+    ]);
     for k in [
         "copy_skydeck_s",
         "copy_pipe_s",
@@ -311,21 +302,7 @@ fn bench_londiste_smallest_run_reports_figures() {
 
 #[test]
 fn bench_walmgr_smallest_run_reports_figures() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skydeck"))
-        .args([
-            "bench",
-            "walmgr",
-            "--scale",
-            "5",
-            "--segments",
-            "4",
-            "--json",
-        ])
-        .output()
-        .expect("run skydeck bench walmgr");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bench walmgr failed:\n{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let v = bench_json(&["walmgr", "--scale", "5", "--segments", "4"]);
     assert_eq!(v["segments"], 4, "{v}");
     let archive = v["archive"].as_array().unwrap();
     assert_eq!(archive.len(), 5, "cp and four skydeck variants: {v}");
