@@ -434,9 +434,7 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
             lock_path.display()
         )
     })?;
-    let client = crate::db::connect(master.db.expose())
-        .await
-        .with_context(|| format!("connecting to the master ({})", master.db))?;
+    let client = super::master::connect(cfg, master).await?;
     let row = client
         .query_one(
             "select current_setting('server_version_num')::int,

@@ -8,9 +8,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use skydeck_ui::model::WalView;
+
 use crate::daemon::supervisor::{Job, JobContext, JobError, JobFuture, Phase};
 
 use super::{master, status, store, Role, WalConfig};
+
+/// Longest one reading of the status may take.
+const COLLECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct WalmgrJob {
     cfg: Arc<WalConfig>,
@@ -67,7 +72,19 @@ impl Job for WalmgrJob {
                         Err(e) => return Err(JobError::Retry(format!("sync: {e:#}"))),
                     }
                 }
-                let v = status::collect(cfg).await;
+                // A hung ssh or an unreachable server must not stop the
+                // syncing: the reading gets a limit.
+                let v = match tokio::time::timeout(COLLECT_TIMEOUT, status::collect(cfg)).await {
+                    Ok(v) => v,
+                    Err(_) => WalView {
+                        worker: cfg.job_name.clone(),
+                        error: Some(format!(
+                            "reading the status took longer than {}s",
+                            COLLECT_TIMEOUT.as_secs()
+                        )),
+                        ..Default::default()
+                    },
+                };
                 ctx.report(|s| {
                     s.phase = Phase::Running;
                     s.lag = v.lag;

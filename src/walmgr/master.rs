@@ -10,13 +10,24 @@ use anyhow::{bail, Context, Result};
 
 use super::restore::{sh as run, sh_quote};
 use super::wal::Segment;
-use super::{archive, store, Role, WalConfig};
+use super::{archive, store, MasterConfig, Role, WalConfig};
 use crate::db::{quote_literal, DbError};
 
 /// A driver error with the step it broke, rendered with the server's
 /// detail and hint.
 fn at(step: &str) -> impl FnOnce(tokio_postgres::Error) -> DbError + '_ {
     move |e| DbError::query(step, e)
+}
+
+/// A connection to the master (`master_db`). The driver's error names the
+/// (masked) connection string; this says which key of which file it is.
+pub(super) async fn connect(cfg: &WalConfig, m: &MasterConfig) -> Result<tokio_postgres::Client> {
+    crate::db::connect(m.db.expose()).await.with_context(|| {
+        format!(
+            "connecting to the master (master_db in {})",
+            cfg.ini.display()
+        )
+    })
 }
 
 /// `pg_reload_conf()`, after ALTER SYSTEM.
@@ -105,9 +116,7 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
             l
         }
     };
-    let c = crate::db::connect(m.db.expose())
-        .await
-        .with_context(|| format!("connecting to the master ({})", m.db))?;
+    let c = connect(cfg, m).await?;
     let row = c
         .query_one(
             "select current_setting('wal_level'), current_setting('archive_mode'),
@@ -181,9 +190,7 @@ pub async fn setup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
 /// archived at all — a standby that needs it must be rebuilt).
 pub async fn stop(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
     let m = cfg.master("stop")?;
-    let c = crate::db::connect(m.db.expose())
-        .await
-        .with_context(|| format!("connecting to the master ({})", m.db))?;
+    let c = connect(cfg, m).await?;
     // (and no commit waits for a standby that is no longer fed)
     let stmts: Vec<&str> = match &m.restart_cmd {
         Some(_) => vec![
@@ -223,9 +230,7 @@ pub async fn stop(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
 /// copies the archive now has whole are removed.
 pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
     let m = cfg.master("sync")?;
-    let c = crate::db::connect(m.db.expose())
-        .await
-        .with_context(|| format!("connecting to the master ({})", m.db))?;
+    let c = connect(cfg, m).await?;
     let row = c
         .query_one(
             "select file_name, file_offset::int8,
@@ -285,9 +290,7 @@ pub async fn sync(cfg: &WalConfig) -> Result<Option<(String, u64)>> {
 /// `'*'` needs any standby).
 pub async fn synch_standby(cfg: &WalConfig, names: &str, dry_run: bool) -> Result<String> {
     let m = cfg.master("synch-standby")?;
-    let c = crate::db::connect(m.db.expose())
-        .await
-        .with_context(|| format!("connecting to the master ({})", m.db))?;
+    let c = connect(cfg, m).await?;
     if !names.trim().is_empty() {
         let connected: Vec<String> = c
             .query(
@@ -381,4 +384,24 @@ pub fn init_job(
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(s.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_master_that_does_not_answer_is_named_once() {
+        let text = "[walmgr]\nmaster_data = /srv/pg\nwalmgr_data = /srv/wal\n\
+                    master_db = host=127.0.0.1 port=1 password=s3cret dbname=x connect_timeout=5\n";
+        let job = crate::config::JobFile::parse("/srv/jobs/m.ini", text.as_bytes()).unwrap();
+        let cfg = WalConfig::from_job(&job).unwrap();
+        let e = format!("{:#}", sync(&cfg).await.unwrap_err());
+        assert!(
+            e.starts_with("connecting to the master (master_db in /srv/jobs/m.ini): "),
+            "{e}"
+        );
+        assert_eq!(e.matches("port=1").count(), 1, "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
 }
