@@ -29,9 +29,10 @@ use crate::views::nodes::NodesState;
 use crate::views::overview::OverviewState;
 use crate::views::queues::{Pane, QueuesState};
 use crate::views::tables::{self as tables_view, AddPicker, PickerKey, TablesState};
-use crate::views::wal::{self as wal_view, BootConfirm, BootKey, WalState};
+use crate::views::wal::{self as wal_view, BootConfirm, WalState};
 use crate::views::workers::WorkersState;
 use crate::views::ViewId;
+use crate::widgets::typed::TypedKey;
 
 /// How the console starts. The deck's `[skydeck]` section fills it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,10 +478,9 @@ impl App {
             Event::Paste(text) => {
                 if let Some(t) = self.takeover.as_mut().filter(|t| !t.hidden) {
                     let typing = t.accepts_typing();
-                    if let Stage::Plan { typed, wrong, .. } = &mut t.stage {
+                    if let Stage::Plan { confirm, .. } = &mut t.stage {
                         if typing {
-                            typed.extend(text.chars().filter(|c| !c.is_control()));
-                            *wrong = false;
+                            confirm.paste(&text);
                             return true;
                         }
                     }
@@ -492,7 +492,7 @@ impl App {
                     return true;
                 }
                 if let Some(b) = self.boot.as_mut() {
-                    b.paste(&text);
+                    b.confirm.paste(&text);
                     return true;
                 }
                 if let Some(line) = &mut self.input {
@@ -796,28 +796,15 @@ impl App {
                 }
                 .min(max);
             }
-            (Stage::Plan { typed, wrong, .. }, KeyCode::Char(c)) if typing && !ctrl => {
-                typed.push(c);
-                *wrong = false;
-            }
-            (Stage::Plan { typed, wrong, .. }, KeyCode::Backspace) if typing => {
-                typed.pop();
-                *wrong = false;
-            }
-            (Stage::Plan { typed, wrong, .. }, KeyCode::Char('u')) if typing && ctrl => {
-                typed.clear();
-                *wrong = false;
-            }
-            (Stage::Plan { typed, .. }, KeyCode::Enter) if typing => {
-                let typed = typed.clone();
-                if t.matches(&typed) {
+            (Stage::Plan { confirm, .. }, _) if typing => match confirm.key(&key) {
+                TypedKey::Stay => {}
+                TypedKey::Cancel => self.cancel_takeover(),
+                TypedKey::Submit => {
                     t.start(now);
                     let a = t.action();
                     self.send(vec![a]);
-                } else if let Stage::Plan { wrong, .. } = &mut t.stage {
-                    *wrong = true;
                 }
-            }
+            },
             (Stage::Plan { .. } | Stage::PlanFailed { .. }, KeyCode::Enter) => {
                 // Nothing to run: enter closes, as esc does.
                 self.cancel_takeover();
@@ -923,13 +910,13 @@ impl App {
         let Some(b) = self.boot.as_mut() else {
             return;
         };
-        match b.key(&key) {
-            BootKey::Stay => {}
-            BootKey::Cancel => {
+        match b.confirm.key(&key) {
+            TypedKey::Stay => {}
+            TypedKey::Cancel => {
                 self.boot = None;
                 self.say(ToastKind::Info, "cancelled — nothing was sent");
             }
-            BootKey::Boot => {
+            TypedKey::Submit => {
                 let a = b.action();
                 self.boot = None;
                 self.send(vec![a]);

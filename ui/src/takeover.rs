@@ -26,6 +26,7 @@ use crate::model::{
     Action, ActionResult, ActionUpdate, NodeView, Snapshot, TakeoverKind, TakeoverPlan,
 };
 use crate::theme::Theme;
+use crate::widgets::typed::TypedConfirm;
 use crate::widgets::{centered, popup};
 
 /// One step the engine reported, and when (since the action began).
@@ -41,13 +42,12 @@ pub enum Stage {
     Planning { asked: Instant },
     /// The engine could not make one.
     PlanFailed { error: String },
-    /// The dry run; `typed` is the confirmation typed so far, `wrong` that
-    /// enter was pressed on a text that does not match.
+    /// The dry run, and the confirmation: the [`Takeover::phrase`] typed
+    /// so far.
     Plan {
         plan: TakeoverPlan,
         received: Instant,
-        typed: String,
-        wrong: bool,
+        confirm: TypedConfirm,
     },
     /// Sent at `started`; the steps reported so far and the one under way.
     Running {
@@ -156,18 +156,10 @@ impl Takeover {
         }
     }
 
-    /// Whether `typed` is the phrase (spaces between words do not count).
-    pub fn matches(&self, typed: &str) -> bool {
-        let t: Vec<&str> = typed.split_whitespace().collect();
-        let p = self.phrase();
-        let p: Vec<&str> = p.split_whitespace().collect();
-        t == p
-    }
-
     /// The typed confirmation, when the plan is shown.
     pub fn typed(&self) -> Option<&str> {
         match &self.stage {
-            Stage::Plan { typed, .. } => Some(typed),
+            Stage::Plan { confirm, .. } => Some(&confirm.typed),
             _ => None,
         }
     }
@@ -205,8 +197,7 @@ impl Takeover {
         self.stage = Stage::Plan {
             plan,
             received: now,
-            typed: String::new(),
-            wrong: false,
+            confirm: TypedConfirm::new(self.phrase()),
         };
         self.scroll = 0;
         true
@@ -877,41 +868,13 @@ fn foot_lines<'a>(t: &Takeover, theme: &Theme, w: usize) -> Vec<Line<'a>> {
                 w,
             ));
         }
-        Stage::Plan { typed, wrong, .. } => {
-            let phrase = t.phrase();
+        Stage::Plan { confirm, .. } => {
             let ask = if t.is_failover() {
                 "To fail over, type"
             } else {
                 "To switch over, type the new root's name"
             };
-            out.push(Line::from(vec![
-                Span::styled(format!("{ask}: "), theme.text),
-                Span::styled(phrase.clone(), theme.key),
-                Span::styled("  then enter", theme.muted),
-            ]));
-            let matched = t.matches(typed);
-            let mut input = vec![
-                Span::styled("> ", theme.key),
-                Span::styled(
-                    typed.clone(),
-                    if matched { theme.ok } else { theme.input },
-                ),
-                Span::styled("█", theme.key),
-            ];
-            if matched {
-                input.push(Span::styled(
-                    format!("  ✓ enter runs the {}", t.noun()),
-                    theme.ok,
-                ));
-            } else if *wrong {
-                input.push(Span::styled(
-                    format!("  ✗ that is not “{phrase}” — nothing was sent"),
-                    theme.error,
-                ));
-            } else if !typed.is_empty() && !phrase.starts_with(typed.trim_start()) {
-                input.push(Span::styled("  does not match", theme.warn));
-            }
-            out.push(Line::from(input));
+            out.extend(confirm.lines(ask, &format!("enter runs the {}", t.noun()), theme));
         }
         Stage::Running { .. } => out.push(Line::from(Span::styled(
             format!(
@@ -1083,9 +1046,6 @@ mod tests {
             now,
         );
         assert_eq!(s.phrase(), "b");
-        assert!(s.matches(" b "));
-        assert!(!s.matches("y"));
-        assert!(!s.matches("B"));
         let f = Takeover::new(
             "q".into(),
             "r".into(),
@@ -1096,9 +1056,6 @@ mod tests {
             now,
         );
         assert_eq!(f.phrase(), "failover r");
-        assert!(f.matches("failover   r"));
-        assert!(!f.matches("r"));
-        assert!(!f.matches("failover b"));
         assert!(f.all, "a failover moves every subscriber");
     }
 

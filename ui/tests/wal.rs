@@ -463,7 +463,7 @@ fn boot_needs_the_job_name_typed() {
     assert!(empty.contains("To promote, type the job name: walmgr_standby  then enter"));
     // Enter on nothing: refused, nothing sent.
     press(&mut a, KeyCode::Enter);
-    assert!(a.boot().is_some_and(|b| b.wrong));
+    assert!(a.boot().is_some_and(|b| b.confirm.wrong));
     assert!(a.take_actions().is_empty());
     let refused = screen(&a);
     assert!(refused.contains("✗ that is not “walmgr_standby” — nothing was sent"));
@@ -480,7 +480,7 @@ fn boot_needs_the_job_name_typed() {
     press(&mut a, KeyCode::Backspace);
     // ctrl-u starts again; a paste counts as typing.
     ctrl(&mut a, 'u');
-    assert_eq!(a.boot().map(|b| b.typed.as_str()), Some(""));
+    assert_eq!(a.boot().map(|b| b.confirm.typed.as_str()), Some(""));
     a.update(Event::Paste(s("walmgr_standby")), Instant::now());
     let matching = screen(&a);
     assert!(matching.contains("✓ enter promotes walmgr_standby"));

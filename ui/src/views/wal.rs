@@ -8,7 +8,6 @@
 //! first. Backup now and sync (masters), pause, continue and boot
 //! (standbys; boot after typing the job's name) start here.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -22,6 +21,7 @@ use crate::model::{Action, Level, Snapshot, WalBackupView, WalRole, WalSource, W
 use crate::takeover::wrap;
 use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
+use crate::widgets::typed::TypedConfirm;
 use crate::widgets::{block, centered, kv, popup};
 
 use super::{matches, terms};
@@ -879,21 +879,10 @@ pub fn layout(body: Rect, jobs: usize, detail_rows: u16) -> WalLayout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootConfirm {
     pub worker: String,
-    /// Typed so far.
-    pub typed: String,
-    /// Enter was pressed on a text that does not match.
-    pub wrong: bool,
     /// What is true of the standby now, and what promoting it does.
     pub notes: Vec<String>,
-}
-
-/// What a key did to the boot confirmation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BootKey {
-    Stay,
-    Cancel,
-    /// The name matched and enter was pressed: send the boot.
-    Boot,
+    /// The job's name, typed so far.
+    pub confirm: TypedConfirm,
 }
 
 impl BootConfirm {
@@ -921,9 +910,8 @@ impl BootConfirm {
         ]);
         BootConfirm {
             worker: w.worker.clone(),
-            typed: String::new(),
-            wrong: false,
             notes,
+            confirm: TypedConfirm::new(w.worker.clone()),
         }
     }
 
@@ -937,47 +925,6 @@ impl BootConfirm {
     /// `Promote standby walmgr_dr?`
     pub fn title(&self) -> String {
         format!("Promote standby {}?", self.worker)
-    }
-
-    /// Whether `typed` is the job's name (spaces around it do not count).
-    pub fn matches(&self, typed: &str) -> bool {
-        typed.trim() == self.worker
-    }
-
-    /// Text pasted into the confirmation.
-    pub fn paste(&mut self, text: &str) {
-        self.typed.extend(text.chars().filter(|c| !c.is_control()));
-        self.wrong = false;
-    }
-
-    /// Handles one key.
-    pub fn key(&mut self, key: &KeyEvent) -> BootKey {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        match key.code {
-            KeyCode::Esc => return BootKey::Cancel,
-            KeyCode::Char('c') if ctrl => return BootKey::Cancel,
-            KeyCode::Char('u') if ctrl => {
-                self.typed.clear();
-                self.wrong = false;
-            }
-            KeyCode::Backspace => {
-                self.typed.pop();
-                self.wrong = false;
-            }
-            KeyCode::Enter => {
-                if self.matches(&self.typed) {
-                    return BootKey::Boot;
-                }
-                self.wrong = true;
-            }
-            KeyCode::Char(c) if !ctrl && !alt => {
-                self.typed.push(c);
-                self.wrong = false;
-            }
-            _ => {}
-        }
-        BootKey::Stay
     }
 }
 
@@ -1004,34 +951,11 @@ pub fn render_boot(b: &BootConfirm, theme: &Theme, area: Rect, buf: &mut Buffer)
         }
     }
     lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::styled("To promote, type the job name: ", theme.text),
-        Span::styled(b.worker.clone(), theme.key),
-        Span::styled("  then enter", theme.muted),
-    ]));
-    let matched = b.matches(&b.typed);
-    let mut input = vec![
-        Span::styled("> ", theme.key),
-        Span::styled(
-            b.typed.clone(),
-            if matched { theme.ok } else { theme.input },
-        ),
-        Span::styled("█", theme.key),
-    ];
-    if matched {
-        input.push(Span::styled(
-            format!("  ✓ enter promotes {}", b.worker),
-            theme.ok,
-        ));
-    } else if b.wrong {
-        input.push(Span::styled(
-            format!("  ✗ that is not “{}” — nothing was sent", b.worker),
-            theme.error,
-        ));
-    } else if !b.typed.is_empty() && !b.worker.starts_with(b.typed.trim_start()) {
-        input.push(Span::styled("  does not match", theme.warn));
-    }
-    lines.push(Line::from(input));
+    lines.extend(b.confirm.lines(
+        "To promote, type the job name",
+        &format!("enter promotes {}", b.worker),
+        theme,
+    ));
     let want = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let r = centered(area, pw, want.min(area.height.saturating_sub(2)));
     let inner = popup(r, buf, &b.title(), theme);
@@ -1180,9 +1104,7 @@ mod tests {
             ..WalView::default()
         };
         let b = BootConfirm::new(&w);
-        assert!(b.matches(" walmgr_dr "));
-        assert!(!b.matches("walmgr"));
-        assert!(!b.matches("WALMGR_DR"));
+        assert_eq!(b.confirm.phrase, "walmgr_dr");
         assert_eq!(
             b.action(),
             Action::WalBoot {

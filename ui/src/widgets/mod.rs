@@ -1,6 +1,7 @@
 //! Pieces every view draws with.
 
 pub mod table;
+pub mod typed;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
