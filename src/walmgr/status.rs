@@ -41,22 +41,20 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
             v.archive_dir = format!("{}:{}", r.host, cfg.completed_wals.display());
             // ssh blocks: off the async threads.
             let r2 = r.clone();
-            let got = tokio::task::spawn_blocking(move || {
-                let mut far = WalView::default();
-                let mut errs = Vec::new();
-                remote_archive(&r2, &mut far, &mut errs);
-                (far, errs)
-            })
-            .await;
-            match got {
-                Ok((far, errs)) => {
+            match tokio::task::spawn_blocking(move || remote_archive(&r2)).await {
+                Ok(Ok(far)) => {
                     v.archive_segments = far.archive_segments;
                     v.archive_bytes = far.archive_bytes;
                     v.backups = far.backups;
                     v.retention = far.retention;
-                    errors.extend(errs);
+                    // What the archive host could not read is this
+                    // archive's problem too.
+                    if let Some(e) = far.error {
+                        errors.extend(e.lines().map(|l| format!("{}: {l}", r.host)));
+                    }
                 }
-                Err(e) => errors.push(format!("reading the remote archive: {e}")),
+                Ok(Err(e)) => errors.push(format!("{e:#}")),
+                Err(e) => errors.push(format!("reading the archive on {}: {e}", r.host)),
             }
         }
         None => local_archive(cfg, &mut v, &mut errors),
@@ -71,20 +69,20 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
     v
 }
 
-/// The archive and its backups, as the archive host sees them.
-fn remote_archive(r: &super::Remote, v: &mut WalView, errors: &mut Vec<String>) {
-    match super::remote::run(r, &["status", "--json"]) {
-        Ok(out) => match serde_json::from_str::<WalView>(&out) {
-            Ok(far) => {
-                v.archive_segments = far.archive_segments;
-                v.archive_bytes = far.archive_bytes;
-                v.backups = far.backups;
-                v.retention = far.retention;
-            }
-            Err(e) => errors.push(format!("{}: status: {e}", r.host)),
-        },
-        Err(e) => errors.push(format!("{e:#}")),
-    }
+/// The archive and its backups, as the archive host sees them (its
+/// `status --json`).
+fn remote_archive(r: &super::Remote) -> anyhow::Result<WalView> {
+    let out = super::remote::run(r, &["status", "--json"])?;
+    serde_json::from_str(&out).map_err(|e| {
+        anyhow::anyhow!(
+            "`{} walmgr {} status --json` on {} did not answer JSON ({e}) — is remote_skydeck \
+             the same version as this skydeck ({})?",
+            r.skydeck,
+            r.slave_config,
+            r.host,
+            env!("CARGO_PKG_VERSION")
+        )
+    })
 }
 
 fn local_archive(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
@@ -336,4 +334,54 @@ pub fn render(v: &WalView) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A remote whose "ssh" prints `answer` and succeeds.
+    fn answering(answer: &str) -> super::super::Remote {
+        super::super::Remote {
+            host: "arch1".into(),
+            slave_config: "/etc/skydeck/standby.ini".into(),
+            ssh: format!(
+                "printf '%s' {} ; true",
+                super::super::restore::sh_quote(answer)
+            ),
+            skydeck: "skydeck".into(),
+        }
+    }
+
+    #[test]
+    fn a_remote_archive_that_does_not_answer_json_is_worded() {
+        let e = format!("{:#}", remote_archive(&answering("usage: …")).unwrap_err());
+        assert!(
+            e.starts_with(
+                "`skydeck walmgr /etc/skydeck/standby.ini status --json` on arch1 did not answer JSON"
+            ) && e.contains("is remote_skydeck the same version"),
+            "{e}"
+        );
+        let far = WalView {
+            archive_segments: 7,
+            error: Some("cannot read /srv/wal/logs.complete".into()),
+            ..Default::default()
+        };
+        let got = remote_archive(&answering(&serde_json::to_string(&far).unwrap())).unwrap();
+        assert_eq!(got, far);
+    }
+
+    #[tokio::test]
+    async fn the_archive_hosts_error_reaches_the_view() {
+        let text = "[walmgr]\nmaster_data = /srv/pg\nwalmgr_data = arch1:/srv/wal\n\
+                    slave_config = /etc/skydeck/standby.ini\n\
+                    master_db = host=127.0.0.1 port=1 dbname=x connect_timeout=5\n\
+                    ssh_command = echo '{\"archive_segments\": 7, \"error\": \"cannot read /srv/wal\"}' ; true\n";
+        let job = crate::config::JobFile::parse("/srv/jobs/m.ini", text.as_bytes()).unwrap();
+        let cfg = WalConfig::from_job(&job).unwrap();
+        let v = collect(&cfg).await;
+        assert_eq!(v.archive_segments, 7);
+        let e = v.error.unwrap_or_default();
+        assert!(e.contains("arch1: cannot read /srv/wal"), "{e}");
+    }
 }
