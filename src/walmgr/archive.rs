@@ -305,9 +305,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         return Ok(r);
     }
     if src.exists() {
-        store::extract_to(&src, dst, 0o600, false).with_context(|| {
-            format!("restoring {name}: the archived copy failed its check and was not used")
-        })?;
+        store::extract_to(&src, dst, 0o600, false).map_err(|e| restore_failed(name, &src, e))?;
         let _ = fs::write(dir.join(PROGRESS), name);
         if let WalFile::Segment(seg) = file {
             if sb.is_some_and(|s| s.restore_prefetch > 0) {
@@ -324,7 +322,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         let partial = cfg.partial_wals.join(name);
         if partial.exists() {
             store::extract_to(&partial, dst, 0o600, false)
-                .with_context(|| format!("restoring partial {name}"))?;
+                .map_err(|e| restore_failed(&format!("partial {name}"), &partial, e))?;
             return Ok(Restored::Found { from: partial });
         }
     }
@@ -335,6 +333,23 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
             "not archived (yet)".into()
         },
     })
+}
+
+/// The error of a failed extraction of `src` for xrestore: a damaged
+/// archive file says so; a failure to read it or to write the server's
+/// file (a full disk, permissions) names the file and what to check.
+fn restore_failed(name: &str, src: &Path, e: StoreError) -> anyhow::Error {
+    let why = if e.is_damage() {
+        "the archived copy failed its check and was not used".to_string()
+    } else if matches!(&e, StoreError::Io { path, .. } if path == src) {
+        format!(
+            "cannot read the archived copy {} (check its permissions and the disk)",
+            src.display()
+        )
+    } else {
+        "cannot write the server's copy: check free space and permissions".to_string()
+    };
+    anyhow::Error::new(e).context(format!("restoring {name}: {why}"))
 }
 
 fn prefetch_dir(cfg: &WalConfig) -> PathBuf {
@@ -662,4 +677,33 @@ pub fn gaps_after(dir: &Path, from: Segment) -> Result<Vec<String>> {
         s = s.next(per_log);
     }
     Ok(gaps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_restore_blames_the_archive_only_when_it_is_damaged() {
+        let src = Path::new("/archive/000000010000000000000001");
+        let io = |path: &str| StoreError::Io {
+            path: PathBuf::from(path),
+            what: "writing",
+            source: io::Error::from(io::ErrorKind::StorageFull),
+        };
+        let msg = |e| format!("{:#}", restore_failed("000000010000000000000001", src, e));
+        let full = msg(io("/data/pg_wal/RECOVERYXLOG"));
+        assert!(full.contains("check free space and permissions"), "{full}");
+        assert!(full.contains("/data/pg_wal/RECOVERYXLOG"), "{full}");
+        assert!(!full.contains("failed its check"), "{full}");
+        let unreadable = msg(io(&src.display().to_string()));
+        assert!(
+            unreadable.contains("cannot read the archived copy"),
+            "{unreadable}"
+        );
+        let bad = msg(StoreError::BadHeader {
+            path: src.to_path_buf(),
+        });
+        assert!(bad.contains("failed its check and was not used"), "{bad}");
+    }
 }

@@ -493,15 +493,33 @@ fn extract_set(set: &BackupSet, dst: &Path, threads: usize) -> Result<(usize, u6
                 let Some(f) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
                     return;
                 };
-                let r = store::extract_to(&set.stored_path(&f.path), &dst.join(&f.path), 0o600, true)
-                    .map_err(anyhow::Error::new)
-                    .and_then(|h| {
-                        if h.sha256_hex() != f.sha256 {
-                            Err(anyhow!("does not match the backup's manifest"))
+                let src = set.stored_path(&f.path);
+                let damaged = || {
+                    format!(
+                        "restoring {} from backup {}: the backup is damaged (run verify; restore another set)",
+                        f.path, set.manifest.name
+                    )
+                };
+                let r = match store::extract_to(&src, &dst.join(&f.path), 0o600, true) {
+                    Ok(h) if h.sha256_hex() != f.sha256 => Err(anyhow!(
+                        "{}: does not match the backup's manifest",
+                        src.display()
+                    )
+                    .context(damaged())),
+                    Ok(h) => Ok(h),
+                    Err(e) if e.is_damage() => Err(anyhow::Error::new(e).context(damaged())),
+                    Err(e) => {
+                        let why = if matches!(&e, store::StoreError::Io { path, .. } if path == &src) {
+                            "cannot read the backup's copy (check its permissions and the disk; run verify)"
                         } else {
-                            Ok(h)
-                        }
-                    });
+                            "cannot write the restored file: check free space and permissions"
+                        };
+                        Err(anyhow::Error::new(e).context(format!(
+                            "restoring {} from backup {}: {why}",
+                            f.path, set.manifest.name
+                        )))
+                    }
+                };
                 match r {
                     Ok(h) => {
                         let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
@@ -509,10 +527,7 @@ fn extract_set(set: &BackupSet, dst: &Path, threads: usize) -> Result<(usize, u6
                         d.1 += h.len;
                     }
                     Err(e) => {
-                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.context(format!(
-                            "restoring {} from backup {}: the backup is damaged (run verify; restore another set)",
-                            f.path, set.manifest.name
-                        )));
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                     }
                 }
             });

@@ -156,6 +156,17 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The stored file itself is bad (truncated, not ours, corrupt): not a
+    /// failure to read it or to write its content out.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::BadHeader { .. } | StoreError::Corrupt { .. }
+        )
+    }
+}
+
 fn ioe<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -455,11 +466,52 @@ fn read_header_from(f: &mut File, path: &Path) -> Result<Header, StoreError> {
 /// checking its length and checksum. On an error `out` may hold part of
 /// the content: write to a temporary file and keep it only on success.
 pub fn extract(path: &Path, out: &mut dyn Write) -> Result<Header, StoreError> {
+    extract_into(path, out, None)
+}
+
+/// A writer that keeps the error of its inner writer, so that a failure
+/// to write the output (a full disk, permissions) is told from a failure
+/// to read or decode the stored file.
+struct KeepError<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl KeepError<'_> {
+    fn keep(&mut self, e: io::Error) -> io::Error {
+        let out = io::Error::new(e.kind(), "writing the output failed");
+        if e.kind() != io::ErrorKind::Interrupted {
+            self.error = Some(e);
+        }
+        out
+    }
+}
+
+impl Write for KeepError<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.keep(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.keep(e))
+    }
+}
+
+/// [`extract`], naming `dst` (the file `out` writes) in an error writing
+/// it.
+fn extract_into(
+    path: &Path,
+    out: &mut dyn Write,
+    dst: Option<&Path>,
+) -> Result<Header, StoreError> {
     let mut f = File::open(path).map_err(ioe(path, "opening"))?;
     let header = read_header_from(&mut f, path)?;
     let mut body = BufReader::with_capacity(CHUNK, f);
     let mut hash = Sha256::new();
     let mut len = 0u64;
+    let mut out = KeepError {
+        inner: out,
+        error: None,
+    };
     let mut pump = |r: &mut dyn Read| {
         each_chunk(r, |b| {
             hash.update(b);
@@ -481,12 +533,20 @@ pub fn extract(path: &Path, out: &mut dyn Write) -> Result<Header, StoreError> {
         Codec::Lz4 => pump(&mut lz4_flex::frame::FrameDecoder::new(body)),
     };
     if let Err(e) = r {
-        // A decoder error is a damaged file; an error writing `out` is not.
+        if let Some(w) = out.error.take() {
+            // Writing the output failed: the stored file is not at fault.
+            return Err(match dst {
+                Some(d) => ioe(d, "writing")(w),
+                None => ioe(path, "writing out the extracted content")(w),
+            });
+        }
+        // A decoder error is a damaged file; another error reading it is
+        // the disk's.
         return Err(match e.kind() {
             io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::Other => {
                 corrupt(format!("it does not decompress: {e}"))
             }
-            _ => ioe(path, "extracting")(e),
+            _ => ioe(path, "reading")(e),
         });
     }
     let got: [u8; 32] = hash.finalize().into();
@@ -503,7 +563,9 @@ pub fn extract(path: &Path, out: &mut dyn Write) -> Result<Header, StoreError> {
 /// rename; with `durable`, fsynced before the rename): `dst` appears only
 /// with verified content. A WAL file handed to the server's
 /// restore_command need not be durable (the server fetches it again after
-/// a crash); restored data files are.
+/// a crash); restored data files are. An error writing `dst` (a full
+/// disk, permissions) is a [`StoreError::Io`] naming `dst` or its
+/// temporary file, never [`StoreError::is_damage`].
 pub fn extract_to(path: &Path, dst: &Path, mode: u32, durable: bool) -> Result<Header, StoreError> {
     let tmp = temp_path(dst);
     let r = (|| {
@@ -514,12 +576,12 @@ pub fn extract_to(path: &Path, dst: &Path, mode: u32, durable: bool) -> Result<H
             .open(&tmp)
             .map_err(ioe(&tmp, "creating"))?;
         let mut w = BufWriter::with_capacity(CHUNK, file);
-        let h = extract(path, &mut w)?;
+        let h = extract_into(path, &mut w, Some(dst))?;
         let file = w
             .into_inner()
-            .map_err(|e| ioe(&tmp, "writing")(e.into_error()))?;
+            .map_err(|e| ioe(dst, "writing")(e.into_error()))?;
         if durable {
-            file.sync_all().map_err(ioe(&tmp, "syncing"))?;
+            file.sync_all().map_err(ioe(dst, "syncing"))?;
         }
         fs::rename(&tmp, dst).map_err(ioe(dst, "renaming into place"))?;
         Ok(h)
@@ -635,6 +697,7 @@ mod tests {
                 matches!(err, StoreError::Corrupt { .. }),
                 "{codec:?}: {err}"
             );
+            assert!(err.is_damage());
             let out = d.join(format!("out-{}", codec.name()));
             assert!(extract_to(&dst, &out, 0o600, true).is_err());
             assert!(!out.exists());
@@ -644,6 +707,36 @@ mod tests {
             fs::write(&dst, &raw[..10]).unwrap();
             assert!(matches!(verify(&dst), Err(StoreError::BadHeader { .. })));
         }
+        assert_no_temp(&d);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_is_not_damage_and_names_the_destination() {
+        let d = dir("writefail");
+        let src = d.join("000000010000000000000001");
+        store(&mut content().as_slice(), &src, Codec::Zstd(1), false).unwrap();
+        // ENOSPC on every write.
+        let full = Path::new("/dev/full");
+        if let Ok(mut f) = OpenOptions::new().write(true).open(full) {
+            let err = extract_into(&src, &mut f, Some(full)).unwrap_err();
+            assert!(!err.is_damage(), "{err}");
+            match &err {
+                StoreError::Io { path, source, .. } => {
+                    assert_eq!(path, full, "{err}");
+                    assert_eq!(source.kind(), io::ErrorKind::StorageFull, "{err}");
+                }
+                _ => panic!("not an I/O error: {err}"),
+            }
+        }
+        // A destination directory that is not there.
+        let err = extract_to(&src, &d.join("no/such/dir/f"), 0o600, true).unwrap_err();
+        assert!(!err.is_damage(), "{err}");
+        assert!(err.to_string().contains("no/such/dir"), "{err}");
+        // The stored file is fine and still extracts.
+        let out = d.join("out");
+        extract_to(&src, &out, 0o600, true).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), content());
         assert_no_temp(&d);
         fs::remove_dir_all(&d).unwrap();
     }
