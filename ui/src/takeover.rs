@@ -27,6 +27,7 @@ use crate::model::{
 };
 use crate::theme::Theme;
 use crate::widgets::typed::TypedConfirm;
+use crate::widgets::wrap::{wrap, wrap_after};
 use crate::widgets::{centered, popup};
 
 /// One step the engine reported, and when (since the action began).
@@ -431,42 +432,6 @@ impl Picker {
     }
 }
 
-/// Greedy word wrap to `w` cells (long words are cut).
-pub(crate) fn wrap(text: &str, w: usize) -> Vec<String> {
-    let w = w.max(8);
-    let mut out = Vec::new();
-    for para in text.lines() {
-        let mut cur = String::new();
-        for word in para.split(' ') {
-            let ww = width(word);
-            if !cur.is_empty() && width(&cur) + 1 + ww > w {
-                out.push(std::mem::take(&mut cur));
-            }
-            if ww > w {
-                // A word longer than the line: cut it.
-                let mut piece = String::new();
-                for ch in word.chars() {
-                    if width(&piece) + 1 > w {
-                        out.push(std::mem::take(&mut piece));
-                    }
-                    piece.push(ch);
-                }
-                cur = piece;
-                continue;
-            }
-            if !cur.is_empty() {
-                cur.push(' ');
-            }
-            cur.push_str(word);
-        }
-        out.push(cur);
-    }
-    if out.is_empty() {
-        out.push(String::new());
-    }
-    out
-}
-
 /// Lines of `text` wrapped to `w`, the first after `first`, the rest
 /// indented to line up under it.
 fn wrapped<'a>(first: Span<'a>, text: &str, style: Style, w: usize) -> Vec<Line<'a>> {
@@ -475,22 +440,7 @@ fn wrapped<'a>(first: Span<'a>, text: &str, style: Style, w: usize) -> Vec<Line<
 
 /// [`wrapped`] after several spans.
 fn wrapped_after<'a>(first: Vec<Span<'a>>, text: &str, style: Style, w: usize) -> Vec<Line<'a>> {
-    let indent: usize = first.iter().map(|s| width(&s.content)).sum();
-    let parts = wrap(text, w.saturating_sub(indent));
-    let mut out = Vec::new();
-    for (i, p) in parts.into_iter().enumerate() {
-        if i == 0 {
-            let mut spans = first.clone();
-            spans.push(Span::styled(p, style));
-            out.push(Line::from(spans));
-        } else {
-            out.push(Line::from(vec![
-                Span::raw(" ".repeat(indent)),
-                Span::styled(p, style),
-            ]));
-        }
-    }
-    out
+    wrap_after(first, &[Span::styled(text, style)], w)
 }
 
 fn secs(d: Duration) -> String {
@@ -1057,12 +1007,5 @@ mod tests {
         );
         assert_eq!(f.phrase(), "failover r");
         assert!(f.all, "a failover moves every subscriber");
-    }
-
-    #[test]
-    fn wrapping() {
-        assert_eq!(wrap("aaa bbb ccc", 8), ["aaa bbb", "ccc"]);
-        assert_eq!(wrap("", 10), [""]);
-        assert_eq!(wrap("abcdefghijkl", 8), ["abcdefgh", "ijkl"]);
     }
 }

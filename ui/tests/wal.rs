@@ -233,6 +233,44 @@ fn highlighting_follows_what_needs_a_look() {
 }
 
 #[test]
+fn the_detail_keeps_its_last_line_whatever_wraps() {
+    // A long job name and markers on the head, a long path and error: each
+    // wraps, and the pane is as tall as what it draws.
+    for (width, extra) in [(80u16, 0usize), (80, 17), (80, 43), (80, 80), (120, 61)] {
+        let mut snap = fixtures::deck();
+        let dr = snap
+            .wal
+            .iter_mut()
+            .find(|w| w.worker == DR)
+            .expect("the standby");
+        dr.worker = format!("walmgr_dr_{}", "x".repeat(extra));
+        dr.data_dir = format!("/srv/{}/dr", "p".repeat(extra * 2));
+        dr.error = Some(format!(
+            "could not read {} {}",
+            "e".repeat(extra),
+            "word ".repeat(extra / 4)
+        ));
+        dr.backups.clear();
+        let name = dr.worker.clone();
+        let mut a = app_with(
+            snap,
+            ConsoleOptions {
+                start_view: ViewId::Wal,
+                ..ConsoleOptions::default()
+            },
+        );
+        a.update(Event::Resize(width, 40), Instant::now());
+        select(&mut a, &name);
+        let text = render_to_string(&a, width, 40);
+        assert!(
+            text.contains("backups    none yet"),
+            "{width} {extra}: the last line is cut:\n{text}"
+        );
+        assert!(text.contains("NO BACKUP"), "{width} {extra}:\n{text}");
+    }
+}
+
+#[test]
 fn filter_by_name_role_or_marker() {
     let mut a = wal_app();
     ch(&mut a, '/');

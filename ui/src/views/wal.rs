@@ -15,13 +15,13 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Widget, Wrap};
 
 use crate::describe::describe;
-use crate::fmt::{ago, bytes, dash, dur, dur_opt, first_line, grouped, truncate, width};
+use crate::fmt::{ago, bytes, dash, dur, dur_opt, first_line, grouped, truncate};
 use crate::keys::{movement, Binding, Intent, Key};
 use crate::model::{Action, Level, Snapshot, WalBackupView, WalRole, WalSource, WalView};
-use crate::takeover::wrap;
 use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
 use crate::widgets::typed::TypedConfirm;
+use crate::widgets::wrap::{wrap, wrap_after, NBSP};
 use crate::widgets::{block, centered, kv, popup};
 
 use super::{matches, terms};
@@ -272,10 +272,7 @@ impl WalState {
 
     /// Moves the cursor; false when `intent` is not a movement.
     pub fn navigate(&mut self, snap: &Snapshot, intent: Intent, body: Rect) -> bool {
-        let text_w = usize::from(body.width.saturating_sub(2));
-        let rows = self.job(snap).map_or(0, |w| {
-            detail_rows(&detail_lines(w, &Theme::default(), text_w), body.width)
-        });
+        let rows = self.job(snap).map_or(0, |w| detail_height(w, body.width));
         let list = layout(body, self.rows.len(), rows).list;
         let moved = self.nav.apply(intent, table::viewport_tall(list, ROW_H));
         if moved {
@@ -377,7 +374,8 @@ impl WalState {
         let lines = job
             .map(|w| detail_lines(w, theme, text_w))
             .unwrap_or_default();
-        let l = layout(area, self.rows.len(), detail_rows(&lines, area.width));
+        let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        let l = layout(area, self.rows.len(), rows);
         let wide = l.list.width >= 102;
         let empty = if !super::has_data(snap) {
             super::WAITING
@@ -410,9 +408,7 @@ impl WalState {
                     let b = block(format!(" Job {} ", w.worker), false, theme);
                     let inner = b.inner(l.detail);
                     b.render(l.detail, buf);
-                    Paragraph::new(lines)
-                        .wrap(Wrap { trim: false })
-                        .render(inner, buf);
+                    Paragraph::new(lines).render(inner, buf);
                 }
                 None => block(" Job ", false, theme).render(l.detail, buf),
             }
@@ -552,55 +548,25 @@ fn job_cells<'a>(w: &WalView, wide: bool, theme: &Theme) -> Vec<Cell<'a>> {
     vec![job, state, pos, behind, archive, backup, error]
 }
 
-/// A `label value` line cut into lines of at most `w` cells at spaces,
-/// the value's styles kept and its continuation lines indented under it.
-fn wrap_kv(line: Line<'_>, w: usize) -> Vec<Line<'_>> {
-    let total: usize = line.spans.iter().map(|s| width(&s.content)).sum();
-    if total <= w || line.spans.len() < 2 {
-        return vec![line];
-    }
-    let mut spans = line.spans.into_iter();
-    let Some(label) = spans.next() else {
-        return Vec::new();
-    };
-    let indent = width(&label.content);
+/// The selected job in full, every line wrapped to `text_w` cells (the
+/// values' continuation lines under the value): as many lines as rows.
+fn detail_lines<'a>(w: &WalView, theme: &Theme, text_w: usize) -> Vec<Line<'a>> {
     let mut out = Vec::new();
-    let mut cur: Vec<Span> = vec![label];
-    let mut used = indent;
-    for span in spans {
-        let style = span.style;
-        for (i, word) in span.content.split(' ').enumerate() {
-            let piece = if i == 0 {
-                word.to_string()
-            } else {
-                format!(" {word}")
-            };
-            let pw = width(&piece);
-            if used + pw > w && used > indent {
-                out.push(Line::from(std::mem::take(&mut cur)));
-                cur.push(Span::raw(" ".repeat(indent)));
-                used = indent;
-                let piece = piece.trim_start().to_string();
-                used += width(&piece);
-                cur.push(Span::styled(piece, style));
-            } else {
-                used += pw;
-                cur.push(Span::styled(piece, style));
-            }
-        }
+    for (i, line) in detail_kv(w, theme).into_iter().enumerate() {
+        let mut first = line.spans;
+        // The head wraps as a whole; the others after their label.
+        let body = first.split_off(usize::from(i > 0).min(first.len()));
+        out.extend(wrap_after(first, &body, text_w));
     }
-    out.push(Line::from(cur));
     out
 }
 
-/// The selected job in full, wrapped to `text_w` cells.
-fn detail_lines<'a>(w: &WalView, theme: &Theme, text_w: usize) -> Vec<Line<'a>> {
-    let mut lines = detail_kv(w, theme).into_iter();
-    let mut out: Vec<Line> = lines.next().into_iter().collect();
-    for l in lines {
-        out.extend(wrap_kv(l, text_w));
-    }
-    out
+/// The height of the selected job's detail in a body `area_w` wide: its
+/// lines, as drawn (the theme does not change them).
+fn detail_height(w: &WalView, area_w: u16) -> u16 {
+    let text_w = usize::from(area_w.saturating_sub(2));
+    let n = detail_lines(w, &Theme::default(), text_w).len();
+    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
 /// The head line, then `label value` lines.
@@ -614,7 +580,11 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
     ];
     for mk in markers(w) {
         head.push(Span::raw(" "));
-        head.push(Span::styled(mk.label(), theme.level(mk.level())));
+        // `NO BACKUP` stays on one line.
+        head.push(Span::styled(
+            mk.label().replace(' ', &NBSP.to_string()),
+            theme.level(mk.level()),
+        ));
     }
     let mut lines = vec![Line::from(head)];
     if let Some(e) = &w.error {
@@ -747,20 +717,6 @@ fn detail_kv<'a>(w: &WalView, theme: &Theme) -> Vec<Line<'a>> {
     lines
 }
 
-/// Rows the detail lines take in a pane `pane_w` wide (its border
-/// included in `pane_w`, not in the answer).
-fn detail_rows(lines: &[Line], pane_w: u16) -> u16 {
-    let w = usize::from(pane_w.saturating_sub(2)).max(1);
-    let rows: usize = lines
-        .iter()
-        .map(|l| {
-            let lw: usize = l.spans.iter().map(|s| width(&s.content)).sum();
-            lw.div_ceil(w).max(1)
-        })
-        .sum();
-    u16::try_from(rows).unwrap_or(u16::MAX)
-}
-
 /// Backup columns.
 const BACKUP_COLS: &[Col] = &[
     Col::grow("Backup", 18, 0),
@@ -834,7 +790,7 @@ pub struct WalLayout {
 }
 
 /// Splits the body: the list as tall as its jobs (at least three of them
-/// when it has to scroll), the detail pane as tall as its `detail_rows`,
+/// when it has to scroll), the detail pane `detail_rows` tall (and its border),
 /// the backups the rest (gone when fewer than one row fits).
 pub fn layout(body: Rect, jobs: usize, detail_rows: u16) -> WalLayout {
     let h = body.height;

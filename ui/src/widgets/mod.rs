@@ -2,6 +2,7 @@
 
 pub mod table;
 pub mod typed;
+pub mod wrap;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
