@@ -158,11 +158,6 @@ fn tables_view_by_key_and_name() {
     ch(&mut a, '1');
     command(&mut a, "londiste");
     assert_eq!(a.view(), ViewId::Tables);
-    // Tab order: … Nodes, Tables, WAL.
-    press(&mut a, KeyCode::Tab);
-    assert_eq!(a.view(), ViewId::Wal);
-    press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view(), ViewId::Tables);
     // The help lists the view and its keys.
     ch(&mut a, '?');
     let help = screen(&a);
