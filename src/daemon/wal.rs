@@ -29,16 +29,10 @@ pub async fn read_all(sup: &Supervisor) -> Vec<WalView> {
     let mut tasks = tokio::task::JoinSet::new();
     for cfg in wal_jobs(sup) {
         tasks.spawn(async move {
-            match tokio::time::timeout(READ_TIMEOUT, status::collect(&cfg)).await {
+            let doing = status::Doing::default();
+            match tokio::time::timeout(READ_TIMEOUT, status::collect_noting(&cfg, &doing)).await {
                 Ok(v) => v,
-                Err(_) => WalView {
-                    worker: cfg.job_name.clone(),
-                    error: Some(format!(
-                        "reading took longer than {}s",
-                        READ_TIMEOUT.as_secs()
-                    )),
-                    ..Default::default()
-                },
+                Err(_) => status::slow(&cfg, READ_TIMEOUT, &doing),
             }
         });
     }

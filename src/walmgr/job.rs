@@ -8,8 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skydeck_ui::model::WalView;
-
 use crate::daemon::supervisor::{Job, JobContext, JobError, JobFuture, Phase};
 
 use super::{master, status, store, Role, WalConfig};
@@ -74,16 +72,15 @@ impl Job for WalmgrJob {
                 }
                 // A hung ssh or an unreachable server must not stop the
                 // syncing: the reading gets a limit.
-                let v = match tokio::time::timeout(COLLECT_TIMEOUT, status::collect(cfg)).await {
+                let doing = status::Doing::default();
+                let v = match tokio::time::timeout(
+                    COLLECT_TIMEOUT,
+                    status::collect_noting(cfg, &doing),
+                )
+                .await
+                {
                     Ok(v) => v,
-                    Err(_) => WalView {
-                        worker: cfg.job_name.clone(),
-                        error: Some(format!(
-                            "reading the status took longer than {}s",
-                            COLLECT_TIMEOUT.as_secs()
-                        )),
-                        ..Default::default()
-                    },
+                    Err(_) => status::slow(cfg, COLLECT_TIMEOUT, &doing),
                 };
                 ctx.report(|s| {
                     s.phase = Phase::Running;

@@ -22,23 +22,71 @@ fn secs(v: Option<f64>) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// Read everything about one walmgr job. Failures land in `error`; what
-/// could be read is kept.
-pub async fn collect(cfg: &WalConfig) -> WalView {
-    let mut v = WalView {
+/// What the job file alone says of a walmgr job: its name, role and
+/// directories. Every view starts from it, also one that says the job
+/// could not be read.
+pub fn base(cfg: &WalConfig) -> WalView {
+    WalView {
         worker: cfg.job_name.clone(),
         role: match cfg.role {
             Role::Master => WalRole::Master,
             Role::Standby => WalRole::Standby,
         },
         data_dir: cfg.data_dir().display().to_string(),
-        archive_dir: cfg.completed_wals.display().to_string(),
+        archive_dir: match &cfg.remote {
+            Some(r) => format!("{}:{}", r.host, cfg.completed_wals.display()),
+            None => cfg.completed_wals.display().to_string(),
+        },
         ..Default::default()
-    };
+    }
+}
+
+/// What a reading of the status is waiting for, to say what was slow
+/// when it takes too long.
+#[derive(Debug, Default)]
+pub struct Doing(std::sync::Mutex<String>);
+
+impl Doing {
+    fn set(&self, what: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = what.into();
+    }
+
+    pub fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The view of a job whose reading took longer than `limit`: its fixed
+/// part, and what the reading was waiting for.
+pub fn slow(cfg: &WalConfig, limit: Duration, doing: &Doing) -> WalView {
+    let what = doing.get();
+    WalView {
+        error: Some(format!(
+            "reading the status took longer than {}s{}",
+            limit.as_secs(),
+            if what.is_empty() {
+                String::new()
+            } else {
+                format!(": still waiting for {what}")
+            }
+        )),
+        ..base(cfg)
+    }
+}
+
+/// Read everything about one walmgr job. Failures land in `error`; what
+/// could be read is kept.
+pub async fn collect(cfg: &WalConfig) -> WalView {
+    collect_noting(cfg, &Doing::default()).await
+}
+
+/// [`collect`], noting each step in `doing` as it begins.
+pub async fn collect_noting(cfg: &WalConfig, doing: &Doing) -> WalView {
+    let mut v = base(cfg);
     let mut errors = Vec::new();
     match &cfg.remote {
         Some(r) => {
-            v.archive_dir = format!("{}:{}", r.host, cfg.completed_wals.display());
+            doing.set(format!("ssh to {} (walmgr status there)", r.host));
             // ssh blocks: off the async threads.
             let r2 = r.clone();
             match tokio::task::spawn_blocking(move || remote_archive(&r2)).await {
@@ -57,12 +105,20 @@ pub async fn collect(cfg: &WalConfig) -> WalView {
                 Err(e) => errors.push(format!("reading the archive on {}: {e}", r.host)),
             }
         }
-        None => local_archive(cfg, &mut v, &mut errors),
+        None => {
+            doing.set(format!(
+                "the archive ({}, {})",
+                cfg.completed_wals.display(),
+                cfg.full_backup.display()
+            ));
+            local_archive(cfg, &mut v, &mut errors)
+        }
     }
     match cfg.role {
-        Role::Master => master(cfg, &mut v, &mut errors).await,
-        Role::Standby => standby(cfg, &mut v, &mut errors).await,
+        Role::Master => master(cfg, &mut v, &mut errors, doing).await,
+        Role::Standby => standby(cfg, &mut v, &mut errors, doing).await,
     }
+    doing.set("");
     if !errors.is_empty() {
         v.error = Some(errors.join("\n"));
     }
@@ -135,7 +191,7 @@ async fn connect(
     }
 }
 
-async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
+async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>, doing: &Doing) {
     let Some(m) = &cfg.master else { return };
     if let Ok(rd) = std::fs::read_dir(m.data.join("pg_wal").join("archive_status")) {
         v.archive_backlog = Some(
@@ -144,6 +200,7 @@ async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
                 .count() as u64,
         );
     }
+    doing.set(format!("the master database ({})", m.db));
     let Some(c) = connect("master", m.db.expose(), errors).await else {
         return;
     };
@@ -173,7 +230,7 @@ async fn master(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     }
 }
 
-async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
+async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>, doing: &Doing) {
     let Some(sb) = &cfg.standby else { return };
     v.paused = cfg.completed_wals.join(PAUSE).exists();
     let Some(db) = &sb.db else {
@@ -183,6 +240,7 @@ async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
         }
         return;
     };
+    doing.set(format!("the standby database ({db})"));
     let Some(c) = connect("standby", db.expose(), errors).await else {
         return;
     };
@@ -220,14 +278,17 @@ async fn standby(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     }
     // Lag against the primary when it can be asked; else the replay time.
     let primary_lsn = match &sb.primary_conninfo {
-        Some(pc) => match crate::db::connect(pc.expose()).await {
-            Ok(p) => p
-                .query_one("select pg_current_wal_lsn()::text", &[])
-                .await
-                .ok()
-                .and_then(|r| parse_lsn(&r.get::<_, String>(0))),
-            Err(_) => None,
-        },
+        Some(pc) => {
+            doing.set(format!("the primary ({pc})"));
+            match crate::db::connect(pc.expose()).await {
+                Ok(p) => p
+                    .query_one("select pg_current_wal_lsn()::text", &[])
+                    .await
+                    .ok()
+                    .and_then(|r| parse_lsn(&r.get::<_, String>(0))),
+                Err(_) => None,
+            }
+        }
         None => None,
     };
     let replay = v.replay_lsn.as_deref().and_then(parse_lsn);
@@ -369,6 +430,35 @@ mod tests {
         };
         let got = remote_archive(&answering(&serde_json::to_string(&far).unwrap())).unwrap();
         assert_eq!(got, far);
+    }
+
+    #[tokio::test]
+    async fn a_slow_standby_is_shown_as_a_standby_with_what_was_slow() {
+        // A "server" that takes the connection and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("skydeck-status-{}", std::process::id()));
+        let text = format!(
+            "[walmgr]\nslave_data = /srv/standby\nwalmgr_data = {}\n\
+             slave_db = host=127.0.0.1 port={port} dbname=x password=s3cret\n",
+            dir.display()
+        );
+        let job = crate::config::JobFile::parse("/srv/jobs/s.ini", text.as_bytes()).unwrap();
+        let cfg = WalConfig::from_job(&job).unwrap();
+        let doing = Doing::default();
+        let limit = Duration::from_millis(300);
+        let r = tokio::time::timeout(limit, collect_noting(&cfg, &doing)).await;
+        assert!(r.is_err(), "{r:?}");
+        let v = slow(&cfg, limit, &doing);
+        assert_eq!(v.role, WalRole::Standby);
+        assert_eq!(v.worker, "s");
+        assert_eq!(v.data_dir, "/srv/standby");
+        let e = v.error.unwrap();
+        assert!(
+            e.contains("still waiting for the standby database (host=127.0.0.1")
+                && !e.contains("s3cret"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
