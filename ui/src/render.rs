@@ -15,7 +15,7 @@ use crate::command::help_lines;
 use crate::describe::describe;
 use crate::fmt::{clock, period, truncate, width};
 use crate::views::{has_data, ViewId, VIEWS};
-use crate::widgets::{centered, popup};
+use crate::widgets::{centered, popup, popup_padded};
 
 /// Below this the console shows only "terminal too small".
 pub const MIN_WIDTH: u16 = 50;
@@ -558,13 +558,7 @@ fn report(app: &App, area: Rect, buf: &mut Buffer) {
         .sum();
     let h = (rows as u16 + 4).min(area.height.saturating_sub(2));
     let rect = centered(area, w, h);
-    let inner = popup(rect, buf, &r.title, t);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = popup_padded(rect, buf, &r.title, t);
     let [body, _, buttons] = Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(1),
@@ -616,13 +610,7 @@ fn confirm(app: &App, area: Rect, buf: &mut Buffer) {
         + usize::from(!c.notes.is_empty());
     let h = (body_rows as u16 + 4).min(area.height.saturating_sub(2));
     let r = centered(area, w, h);
-    let inner = popup(r, buf, &c.title, t);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = popup_padded(r, buf, &c.title, t);
     let mut lines: Vec<Line> = c
         .lines
         .iter()

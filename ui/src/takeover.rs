@@ -28,7 +28,7 @@ use crate::model::{
 use crate::theme::Theme;
 use crate::widgets::typed::TypedConfirm;
 use crate::widgets::wrap::{wrap, wrap_after};
-use crate::widgets::{centered, popup};
+use crate::widgets::{centered, popup, popup_padded};
 
 /// One step the engine reported, and when (since the action began).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -940,13 +940,7 @@ pub fn render_picker(p: &Picker, snap: &Snapshot, theme: &Theme, area: Rect, buf
     let w = (body_w as u16 + 4).min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 4).min(area.height.saturating_sub(2));
     let r = centered(area, w, h);
-    let inner = popup(r, buf, &p.title(), theme);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = popup_padded(r, buf, &p.title(), theme);
     let [list, _, help] = Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(1),

@@ -23,7 +23,7 @@ use crate::keys::{movement, Binding, Intent, Key};
 use crate::model::{CascadeView, NodeType, NodeView, Snapshot};
 use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
-use crate::widgets::{block, kv};
+use crate::widgets::{block, first_marker, kv};
 
 use super::{matches, terms};
 
@@ -56,11 +56,9 @@ pub struct NodesState {
 
 /// The markers of a node as one cell: the most serious, `+n` for more.
 fn marker_cell(n: &NodeView) -> (String, Option<Marker>) {
-    let m = markers(n);
-    match m.as_slice() {
-        [] => ("ok".into(), None),
-        [one] => (one.label().into(), Some(*one)),
-        [first, rest @ ..] => (format!("{} +{}", first.label(), rest.len()), Some(*first)),
+    match first_marker(&markers(n), Marker::label) {
+        None => ("ok".into(), None),
+        Some((text, first)) => (text, Some(first)),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::keys::{movement, Binding, Intent, Key};
 use crate::model::{CopyView, LondisteView, MergeState, NodeType, SeqView, Snapshot, TableView};
 use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
-use crate::widgets::{block, centered, kv, popup};
+use crate::widgets::{block, centered, kv, popup_padded};
 
 use super::{matches, terms};
 
@@ -1264,13 +1264,7 @@ pub fn render_picker(p: &AddPicker, theme: &Theme, area: Rect, buf: &mut Buffer)
     let w = (body_w as u16 + 4).min(area.width.saturating_sub(2));
     let h = (shown.len().max(1) as u16 + 5).min(area.height.saturating_sub(2));
     let r = centered(area, w, h);
-    let inner = popup(r, buf, &p.title(), theme);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = popup_padded(r, buf, &p.title(), theme);
     let [filter, list, _, hint] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),

@@ -22,7 +22,7 @@ use crate::theme::Theme;
 use crate::widgets::table::{self, lcell, rcell, Col, DataTable, Nav};
 use crate::widgets::typed::TypedConfirm;
 use crate::widgets::wrap::{wrap, wrap_after, NBSP};
-use crate::widgets::{block, centered, kv, popup};
+use crate::widgets::{block, centered, first_marker, kv, popup_padded};
 
 use super::{matches, terms};
 
@@ -458,13 +458,9 @@ fn two_right<'a>(a: Span<'a>, b: Span<'a>) -> Cell<'a> {
 
 /// The markers as one cell line: the most serious, `+n` for more; `ok`.
 fn marker_span<'a>(w: &WalView, theme: &Theme) -> Span<'a> {
-    match markers(w).as_slice() {
-        [] => Span::styled("ok", theme.ok),
-        [one] => Span::styled(one.label(), theme.level(one.level())),
-        [first, rest @ ..] => Span::styled(
-            format!("{} +{}", first.label(), rest.len()),
-            theme.level(first.level()),
-        ),
+    match first_marker(&markers(w), WalMarker::label) {
+        None => Span::styled("ok", theme.ok),
+        Some((text, first)) => Span::styled(text, theme.level(first.level())),
     }
 }
 
@@ -914,13 +910,7 @@ pub fn render_boot(b: &BootConfirm, theme: &Theme, area: Rect, buf: &mut Buffer)
     ));
     let want = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let r = centered(area, pw, want.min(area.height.saturating_sub(2)));
-    let inner = popup(r, buf, &b.title(), theme);
-    let inner = Rect::new(
-        inner.x + 1,
-        inner.y,
-        inner.width.saturating_sub(2),
-        inner.height,
-    );
+    let inner = popup_padded(r, buf, &b.title(), theme);
     // Keep the prompt in view on a short screen: drop lines from the top.
     let skip = lines.len().saturating_sub(usize::from(inner.height));
     let shown: Vec<Line> = lines.into_iter().skip(skip).collect();

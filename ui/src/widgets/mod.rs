@@ -38,6 +38,18 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// [`popup`] with a one-column margin inside the frame on either side:
+/// the area for the popup's text.
+pub fn popup_padded(area: Rect, buf: &mut Buffer, title: &str, theme: &Theme) -> Rect {
+    let inner = popup(area, buf, title, theme);
+    Rect::new(
+        inner.x.saturating_add(1),
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    )
+}
+
 /// Clears `area` and draws a popup frame; returns the inner area.
 pub fn popup(area: Rect, buf: &mut Buffer, title: &str, theme: &Theme) -> Rect {
     Clear.render(area, buf);
@@ -50,6 +62,20 @@ pub fn popup(area: Rect, buf: &mut Buffer, title: &str, theme: &Theme) -> Rect {
     let inner = b.inner(area);
     b.render(area, buf);
     inner
+}
+
+/// Markers (the most serious first) in one cell: the first one's label,
+/// `+n` for the others (`DEAD +2`), and the first; `None` for none.
+pub fn first_marker<M: Copy>(
+    markers: &[M],
+    label: impl Fn(M) -> &'static str,
+) -> Option<(String, M)> {
+    let (&first, rest) = markers.split_first()?;
+    let text = match rest.len() {
+        0 => label(first).to_string(),
+        n => format!("{} +{n}", label(first)),
+    };
+    Some((text, first))
 }
 
 /// `label value` pairs for detail panes.
