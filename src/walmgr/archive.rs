@@ -301,7 +301,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
             why: "replay is paused (PAUSE file; `continue` removes it)".into(),
         });
     }
-    if let Some(r) = take_prefetched(cfg, name, dst)? {
+    if let Some(r) = take_prefetched(cfg, name, dst) {
         return Ok(r);
     }
     if src.exists() {
@@ -357,25 +357,42 @@ fn prefetch_dir(cfg: &WalConfig) -> PathBuf {
 }
 
 /// A segment already fetched (and checked) by the prefetcher is moved into
-/// place.
-fn take_prefetched(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Option<Restored>> {
+/// place. When that fails, the prefetched copy (and any temporary file) is
+/// removed and `None` returned, after a line on stderr: the caller then
+/// extracts the archived copy, which is still there (an error here must
+/// not reach the server, which takes a failed restore_command as fatal).
+fn take_prefetched(cfg: &WalConfig, name: &str, dst: &Path) -> Option<Restored> {
     let p = prefetch_dir(cfg).join(name);
     if !p.exists() {
-        return Ok(None);
+        return None;
     }
-    match fs::rename(&p, dst) {
-        Ok(()) => Ok(Some(Restored::Found { from: p })),
+    let failed = match fs::rename(&p, dst) {
+        Ok(()) => return Some(Restored::Found { from: p }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         // Another file system: copy through a temporary name.
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
             let tmp = dst.with_extension("skydeck-tmp");
-            fs::copy(&p, &tmp).with_context(|| format!("copying prefetched {name}"))?;
-            fs::rename(&tmp, dst).with_context(|| format!("placing prefetched {name}"))?;
-            let _ = fs::remove_file(&p);
-            Ok(Some(Restored::Found { from: p }))
+            match fs::copy(&p, &tmp).and_then(|_| fs::rename(&tmp, dst)) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&p);
+                    return Some(Restored::Found { from: p });
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    e
+                }
+            }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("placing prefetched {name}")),
-    }
+        Err(e) => e,
+    };
+    eprintln!(
+        "walmgr: cannot place the prefetched copy of {name} ({}) at {}: {failed}; \
+         restoring it from the archive instead",
+        p.display(),
+        dst.display()
+    );
+    let _ = fs::remove_file(&p);
+    None
 }
 
 /// Start `xprefetch` for the segments after `seg`, detached: the server's
@@ -705,5 +722,39 @@ mod tests {
             path: src.to_path_buf(),
         });
         assert!(bad.contains("failed its check and was not used"), "{bad}");
+    }
+
+    #[test]
+    fn a_prefetched_copy_that_cannot_be_placed_is_dropped_not_fatal() {
+        let d = std::env::temp_dir().join(format!("skydeck-prefetch-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let ini = d.join("standby.ini");
+        fs::write(
+            &ini,
+            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
+        )
+        .unwrap();
+        let cfg = WalConfig::load(&ini).unwrap();
+        let name = "000000010000000000000002";
+        let spool = prefetch_dir(&cfg);
+        fs::create_dir_all(&spool).unwrap();
+        let p = spool.join(name);
+        fs::write(&p, b"segment").unwrap();
+        // A destination that cannot be replaced by a file.
+        let dst = d.join("busy");
+        fs::create_dir_all(dst.join("x")).unwrap();
+        assert_eq!(take_prefetched(&cfg, name, &dst), None);
+        assert!(!p.exists(), "the prefetched copy is removed");
+        assert!(!d.join("busy.skydeck-tmp").exists());
+        // A good one is moved into place.
+        fs::write(&p, b"segment").unwrap();
+        let dst = d.join("RECOVERYXLOG");
+        assert!(matches!(
+            take_prefetched(&cfg, name, &dst),
+            Some(Restored::Found { .. })
+        ));
+        assert_eq!(fs::read(&dst).unwrap(), b"segment");
+        fs::remove_dir_all(&d).unwrap();
     }
 }
