@@ -205,11 +205,24 @@ pub fn xpartialsync(
     bytes: u64,
     input: &mut dyn std::io::Read,
 ) -> Result<()> {
-    let Some(WalFile::Segment(_)) = WalFile::parse(file) else {
+    let Some(WalFile::Segment(this)) = WalFile::parse(file) else {
         bail!("{file:?} is not a WAL segment name");
     };
     let dst = cfg.partial_wals.join(file);
-    let seg_size = segment_size(&cfg.completed_wals).unwrap_or(16 << 20);
+    // From the partial copy, else the segment before it (the same log id
+    // whatever the size); a listing of the archive only when neither is
+    // there.
+    let before = (this.seg > 0).then(|| {
+        let prev = Segment {
+            seg: this.seg - 1,
+            ..this
+        };
+        cfg.completed_wals.join(prev.name())
+    });
+    let seg_size = header_segment_size(&dst)
+        .or_else(|| before.as_deref().and_then(header_segment_size))
+        .or_else(|| segment_size(&cfg.completed_wals))
+        .unwrap_or(DEFAULT_SEGMENT_SIZE);
     if offset.checked_add(bytes).is_none_or(|end| end > seg_size) {
         bail!("{offset} + {bytes} bytes does not fit a segment of {seg_size} bytes");
     }
@@ -438,7 +451,11 @@ pub fn xprefetch(cfg: &WalConfig, after: &str) -> Result<Vec<String>> {
             }
         }
     }
-    let seg_size = segment_size(&cfg.completed_wals).unwrap_or(16 << 20);
+    // From the segment just restored: no listing of the archive per
+    // segment.
+    let seg_size = header_segment_size(&cfg.completed_wals.join(after))
+        .or_else(|| segment_size(&cfg.completed_wals))
+        .unwrap_or(DEFAULT_SEGMENT_SIZE);
     let per_log = super::wal::segs_per_log(seg_size);
     let mut want = Vec::new();
     let mut s = seg;
@@ -581,13 +598,30 @@ pub fn list(dir: &Path) -> Result<Vec<ArchivedFile>> {
     Ok(v)
 }
 
+/// PostgreSQL's default WAL segment size, when no archived segment tells.
+const DEFAULT_SEGMENT_SIZE: u64 = 16 << 20;
+
 /// The WAL segment size, from the original length of any archived
-/// segment.
+/// segment (a listing of the whole archive: not for a per-segment path).
 pub fn segment_size(dir: &Path) -> Option<u64> {
-    list(dir).ok()?.iter().find_map(|f| match f.kind {
-        WalFile::Segment(_) => store::read_header(&dir.join(&f.name)).ok().map(|h| h.len),
+    segment_size_in(dir, &list(dir).ok()?)
+}
+
+/// The WAL segment size, from the first segment among `files` (listed in
+/// `dir`) whose header can be read.
+fn segment_size_in(dir: &Path, files: &[ArchivedFile]) -> Option<u64> {
+    files.iter().find_map(|f| match f.kind {
+        WalFile::Segment(_) => header_segment_size(&dir.join(&f.name)),
         _ => None,
     })
+}
+
+/// The original length of the stored segment `path`, when it can be read
+/// and is a WAL segment size PostgreSQL allows (a power of two from 1 MB
+/// to 1 GB: a damaged header never sizes a buffer).
+fn header_segment_size(path: &Path) -> Option<u64> {
+    let len = store::read_header(path).ok()?.len;
+    (len.is_power_of_two() && ((1 << 20)..=(1 << 30)).contains(&len)).then_some(len)
 }
 
 /// Remove archived segments (and backup history files) before `keep`
@@ -661,7 +695,7 @@ pub fn check_each<T: Sync>(
 /// segment from its start on.
 pub fn gaps_after(dir: &Path, from: Segment) -> Result<Vec<String>> {
     let files = list(dir)?;
-    let seg_size = segment_size(dir).unwrap_or(16 << 20);
+    let seg_size = segment_size_in(dir, &files).unwrap_or(DEFAULT_SEGMENT_SIZE);
     let per_log = super::wal::segs_per_log(seg_size);
     let have: std::collections::HashSet<(u32, u32, u32)> = files
         .iter()
@@ -699,6 +733,40 @@ pub fn gaps_after(dir: &Path, from: Segment) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_segment_size_comes_from_a_stored_segment_and_is_checked() {
+        let d = std::env::temp_dir().join(format!("skydeck-segsize-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let seg = vec![0u8; 1 << 20];
+        for n in ["000000010000000000000001", "000000010000000000000003"] {
+            store::store(
+                &mut seg.as_slice(),
+                &d.join(n),
+                store::Codec::Zstd(1),
+                false,
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            header_segment_size(&d.join("000000010000000000000001")),
+            Some(1 << 20)
+        );
+        assert_eq!(segment_size(&d), Some(1 << 20));
+        // 1 MB segments: 4096 per log id; the gap is found with that size.
+        let from = Segment::parse("000000010000000000000001").unwrap();
+        assert_eq!(
+            gaps_after(&d, from).unwrap(),
+            vec!["000000010000000000000002".to_string()]
+        );
+        // A length no segment has never sizes anything.
+        let odd = d.join("000000010000000000000009");
+        store::store(&mut &b"short"[..], &odd, store::Codec::None, false).unwrap();
+        assert_eq!(header_segment_size(&odd), None);
+        assert_eq!(header_segment_size(&d.join("missing")), None);
+        fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn a_failed_restore_blames_the_archive_only_when_it_is_damaged() {
