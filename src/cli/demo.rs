@@ -732,9 +732,9 @@ pub async fn summary(demo: &Demo) -> String {
             sb.name(),
             sb.port()
         ));
-        for cfg in crate::daemon::wal::wal_jobs(&demo.supervisor) {
+        for j in crate::daemon::wal::wal_jobs(&demo.supervisor) {
             out.push_str(&crate::walmgr::status::render(
-                &crate::walmgr::status::collect(&cfg).await,
+                &crate::walmgr::status::collect(&j.cfg).await,
             ));
         }
         out.push('\n');

@@ -285,7 +285,7 @@ impl Host {
         }
         self.read_cascades(&mut snap).await;
         self.read_londiste(&mut snap).await;
-        snap.wal = super::wal::read_all(&self.supervisor).await;
+        snap.wal = super::wal::read_all(&self.supervisor);
         for v in &snap.wal {
             super::wal::alerts(v, &mut snap.alerts);
         }

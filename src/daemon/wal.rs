@@ -1,7 +1,9 @@
 //! The engine side of the console's WAL view: every walmgr job of the deck
-//! read into a [`WalView`] (with alerts for a failing archiver, a backlog,
-//! a lagging standby), and the walmgr actions (backup, sync, pause,
-//! continue, boot) carried out with the CLI's library calls.
+//! as its hosted job last read it (a [`WalView`] published on a watch
+//! channel: a refresh reads no server and runs no ssh), alerts for a
+//! failing archiver, a backlog, a lagging standby, and the walmgr actions
+//! (backup, sync, pause, continue, boot) carried out with the CLI's
+//! library calls.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,38 +12,19 @@ use skydeck_ui::model::{Action, Alert, Level, WalRole, WalView};
 
 use super::supervisor::Supervisor;
 use crate::walmgr::job::WalExtra;
-use crate::walmgr::{backup, master, restore, status, WalConfig};
-
-/// Longest one job may take to read.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::walmgr::{backup, master, restore};
 
 /// The deck's walmgr jobs.
-pub fn wal_jobs(sup: &Supervisor) -> Vec<Arc<WalConfig>> {
+pub fn wal_jobs(sup: &Supervisor) -> Vec<Arc<WalExtra>> {
     sup.jobs()
         .into_iter()
         .filter_map(|j| j.extra().and_then(|e| e.downcast::<WalExtra>().ok()))
-        .map(|e| e.cfg.clone())
         .collect()
 }
 
-/// Read every walmgr job, in parallel; masters first, then by name.
-pub async fn read_all(sup: &Supervisor) -> Vec<WalView> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for cfg in wal_jobs(sup) {
-        tasks.spawn(async move {
-            let doing = status::Doing::default();
-            match tokio::time::timeout(READ_TIMEOUT, status::collect_noting(&cfg, &doing)).await {
-                Ok(v) => v,
-                Err(_) => status::slow(&cfg, READ_TIMEOUT, &doing),
-            }
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        if let Ok(v) = r {
-            out.push(v);
-        }
-    }
+/// Every walmgr job's latest view; masters first, then by name.
+pub fn read_all(sup: &Supervisor) -> Vec<WalView> {
+    let mut out: Vec<WalView> = wal_jobs(sup).iter().map(|j| j.latest()).collect();
     out.sort_by(|a, b| {
         (a.role != WalRole::Master, &a.worker).cmp(&(b.role != WalRole::Master, &b.worker))
     });
@@ -96,9 +79,10 @@ pub fn alerts(v: &WalView, alerts: &mut Vec<Alert>) {
     }
 }
 
-fn job<'a>(jobs: &'a [Arc<WalConfig>], worker: &str) -> Result<&'a Arc<WalConfig>, String> {
+fn job<'a>(jobs: &'a [Arc<WalExtra>], worker: &str) -> Result<&'a WalExtra, String> {
     jobs.iter()
-        .find(|c| c.job_name == worker)
+        .find(|j| j.cfg.job_name == worker)
+        .map(|j| j.as_ref())
         .ok_or_else(|| format!("no walmgr job {worker:?} in this deck"))
 }
 
@@ -106,9 +90,10 @@ fn job<'a>(jobs: &'a [Arc<WalConfig>], worker: &str) -> Result<&'a Arc<WalConfig
 pub async fn execute(sup: &Supervisor, action: &Action) -> Option<Result<String, String>> {
     let jobs = wal_jobs(sup);
     let e = |e: anyhow::Error| format!("{e:#}");
-    Some(match action {
+    let r = match action {
         Action::WalBackup { worker } => match job(&jobs, worker) {
-            Ok(cfg) => {
+            Ok(j) => {
+                let cfg = &j.cfg;
                 let lines = std::sync::Mutex::new(Vec::new());
                 let push = |l: &str| {
                     tracing::info!("{}: {l}", cfg.job_name);
@@ -131,7 +116,7 @@ pub async fn execute(sup: &Supervisor, action: &Action) -> Option<Result<String,
             Err(m) => Err(m),
         },
         Action::WalSync { worker } => match job(&jobs, worker) {
-            Ok(cfg) => master::sync(cfg)
+            Ok(j) => master::sync(&j.cfg)
                 .await
                 .map(|r| match r {
                     Some((name, n)) => format!("{name}: {n} bytes copied to partial_wals"),
@@ -141,17 +126,23 @@ pub async fn execute(sup: &Supervisor, action: &Action) -> Option<Result<String,
             Err(m) => Err(m),
         },
         Action::WalPause { worker } => match job(&jobs, worker) {
-            Ok(cfg) => restore::pause(cfg).await.map_err(e),
+            Ok(j) => restore::pause(&j.cfg).await.map_err(e),
             Err(m) => Err(m),
         },
         Action::WalContinue { worker } => match job(&jobs, worker) {
-            Ok(cfg) => restore::resume(cfg).await.map_err(e),
+            Ok(j) => restore::resume(&j.cfg).await.map_err(e),
             Err(m) => Err(m),
         },
         Action::WalBoot { worker } => match job(&jobs, worker) {
-            Ok(cfg) => restore::boot(cfg).await.map_err(e),
+            Ok(j) => restore::boot(&j.cfg).await.map_err(e),
             Err(m) => Err(m),
         },
         _ => return None,
-    })
+    };
+    // Show what the action changed at once: the jobs read again now (they
+    // share the archive, so every one of them).
+    for j in &jobs {
+        j.refresh();
+    }
+    Some(r)
 }
