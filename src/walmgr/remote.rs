@@ -117,7 +117,8 @@ impl Kind {
     }
 }
 
-/// Store `src` here (in the spool) and send it to the archive host.
+/// Store `src` here (a scratch file in the spool, not fsynced: the archive
+/// host checks it and makes it durable) and send it to the archive host.
 pub fn push(
     cfg: &WalConfig,
     r: &Remote,
@@ -128,7 +129,7 @@ pub fn push(
     let dir = cfg.spool_dir.join("send");
     super::make_dir(&dir, super::owner_of(&cfg.spool_dir))?;
     let packed = dir.join(format!("{name}.{}", std::process::id()));
-    let stored = super::store::store(src, &packed, cfg.compression, true)?;
+    let stored = super::store::store_scratch(src, &packed, cfg.compression)?;
     let r = run_with_input(r, &["xreceive", kind.arg(), name], |w| {
         let mut f = fs::File::open(&packed)?;
         io::copy(&mut f, w)?;

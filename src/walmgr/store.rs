@@ -249,7 +249,7 @@ pub fn store(
     replace: bool,
 ) -> Result<Stored, StoreError> {
     let tmp = temp_path(dst);
-    let result = write_temp(src, &tmp, codec);
+    let result = write_temp(src, &tmp, codec, true);
     let (header, stored) = match result {
         Ok(x) => x,
         Err(e) => {
@@ -258,6 +258,21 @@ pub fn store(
         }
     };
     place(&tmp, dst, header, stored, replace)
+}
+
+/// Write the stored form of `src` to `path` (replacing a file left there),
+/// without fsync: a scratch copy to be sent elsewhere and removed (a
+/// remote archive's file, checked and made durable on the far side).
+/// Nothing is left at `path` on an error.
+pub fn store_scratch(src: &mut dyn Read, path: &Path, codec: Codec) -> Result<Stored, StoreError> {
+    let _ = fs::remove_file(path);
+    match write_temp(src, path, codec, false) {
+        Ok((header, stored)) => Ok(Stored::New { header, stored }),
+        Err(e) => {
+            let _ = fs::remove_file(path);
+            Err(e)
+        }
+    }
 }
 
 /// Move a finished temporary file (next to `dst`, holding a stored file
@@ -366,7 +381,12 @@ impl Read for HashingReader<'_> {
     }
 }
 
-fn write_temp(src: &mut dyn Read, tmp: &Path, codec: Codec) -> Result<(Header, u64), StoreError> {
+fn write_temp(
+    src: &mut dyn Read,
+    tmp: &Path,
+    codec: Codec,
+    durable: bool,
+) -> Result<(Header, u64), StoreError> {
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -409,7 +429,9 @@ fn write_temp(src: &mut dyn Read, tmp: &Path, codec: Codec) -> Result<(Header, u
     file.seek(SeekFrom::Start(0)).map_err(ioe(tmp, "writing"))?;
     file.write_all(&header.encode())
         .map_err(ioe(tmp, "writing"))?;
-    file.sync_all().map_err(ioe(tmp, "syncing"))?;
+    if durable {
+        file.sync_all().map_err(ioe(tmp, "syncing"))?;
+    }
     Ok((header, stored))
 }
 
@@ -738,6 +760,23 @@ mod tests {
         extract_to(&src, &out, 0o600, true).unwrap();
         assert_eq!(fs::read(&out).unwrap(), content());
         assert_no_temp(&d);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_scratch_copy_is_a_stored_file() {
+        let d = dir("scratch");
+        let data = content();
+        let p = d.join("000000010000000000000001.123");
+        let s = store_scratch(&mut data.as_slice(), &p, Codec::Lz4).unwrap();
+        assert_eq!(s.stored(), fs::metadata(&p).unwrap().len());
+        let mut out = Vec::new();
+        assert_eq!(extract(&p, &mut out).unwrap(), s.header());
+        assert_eq!(out, data);
+        // One left there is replaced.
+        let s = store_scratch(&mut &b"x"[..], &p, Codec::None).unwrap();
+        assert_eq!(s.header().len, 1);
+        assert_eq!(verify(&p).unwrap(), s.header());
         fs::remove_dir_all(&d).unwrap();
     }
 
