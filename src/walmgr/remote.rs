@@ -213,10 +213,32 @@ pub fn send_set(r: &Remote, set_dir: &Path, name: &str) -> Result<()> {
 
 /// `xreceive-backup NAME` (on the archive host): a set on stdin, written
 /// under a temporary name, checked against its manifest, then renamed.
+/// The backup lock (`completed_wals/BACKUPLOCK`) is held throughout, so
+/// `cleanup` leaves the set being received alone.
 pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
     if name.is_empty() || name.starts_with('.') || name.contains('/') {
         bail!("refusing a backup set named {name:?}");
     }
+    if !cfg.completed_wals.is_dir() {
+        bail!(
+            "{} does not exist on this host: run `skydeck walmgr {} setup` here",
+            cfg.completed_wals.display(),
+            cfg.ini.display()
+        );
+    }
+    let lock_path = cfg.completed_wals.join(super::archive::BACKUPLOCK);
+    let _lock = super::archive::PidLock::try_take(&lock_path)
+        .with_context(|| format!("taking the backup lock {}", lock_path.display()))?
+        .ok_or_else(|| {
+            anyhow!(
+                "the backup lock {} is held by pid {} (another backup arriving?); \
+                 wait for it, or remove the file if that process is not a backup",
+                lock_path.display(),
+                super::archive::PidLock::holder(&lock_path)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "?".into())
+            )
+        })?;
     super::make_dir(&cfg.full_backup, None)?;
     let tmp = cfg.full_backup.join(format!(".inprogress-{name}"));
     let final_dir = cfg.full_backup.join(name);
@@ -317,4 +339,36 @@ pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
         let _ = fs::remove_dir_all(&tmp);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_is_not_received_while_the_backup_lock_is_held() {
+        let d = std::env::temp_dir().join(format!("skydeck-receive-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let ini = d.join("archive.ini");
+        fs::write(
+            &ini,
+            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
+        )
+        .unwrap();
+        let cfg = WalConfig::load(&ini).unwrap();
+        let err = receive_set(&cfg, "b1").unwrap_err().to_string();
+        assert!(err.contains("setup"), "{err}");
+        fs::create_dir_all(&cfg.completed_wals).unwrap();
+        let lock = cfg.completed_wals.join(crate::walmgr::archive::BACKUPLOCK);
+        let held = crate::walmgr::archive::PidLock::take(&lock).unwrap();
+        let err = format!("{:#}", receive_set(&cfg, "b1").unwrap_err());
+        assert!(
+            err.contains(&format!("held by pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(!cfg.full_backup.join(".inprogress-b1").exists());
+        drop(held);
+        fs::remove_dir_all(&d).unwrap();
+    }
 }
