@@ -481,7 +481,7 @@ impl Host {
             Some(Err(e)) => Err(e),
             None => match super::tables::execute(&self.supervisor, &action, &out).await {
                 Some(r) => r,
-                None => match super::wal::execute(&self.supervisor, &action).await {
+                None => match super::wal::execute(&self.supervisor, &action, &out).await {
                     Some(r) => r,
                     None => self.execute_inner(&action).await,
                 },

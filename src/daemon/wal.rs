@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skydeck_ui::model::{Action, Alert, Level, WalRole, WalView};
+use skydeck_ui::model::{Action, ActionUpdate, Alert, Level, Reply, WalRole, WalView};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::supervisor::Supervisor;
 use crate::walmgr::job::WalExtra;
@@ -79,70 +80,70 @@ pub fn alerts(v: &WalView, alerts: &mut Vec<Alert>) {
     }
 }
 
-fn job<'a>(jobs: &'a [Arc<WalExtra>], worker: &str) -> Result<&'a WalExtra, String> {
-    jobs.iter()
-        .find(|j| j.cfg.job_name == worker)
-        .map(|j| j.as_ref())
-        .ok_or_else(|| format!("no walmgr job {worker:?} in this deck"))
-}
-
-/// Carry out a walmgr action; `None` when the action is not one.
-pub async fn execute(sup: &Supervisor, action: &Action) -> Option<Result<String, String>> {
-    let jobs = wal_jobs(sup);
-    let e = |e: anyhow::Error| format!("{e:#}");
-    let r = match action {
-        Action::WalBackup { worker } => match job(&jobs, worker) {
-            Ok(j) => {
-                let cfg = &j.cfg;
-                let lines = std::sync::Mutex::new(Vec::new());
-                let push = |l: &str| {
-                    tracing::info!("{}: {l}", cfg.job_name);
-                    lines
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(l.to_string());
-                };
-                backup::backup(cfg, &push)
-                    .await
-                    .map(|set| {
-                        let mut l = lines.into_inner().unwrap_or_else(|p| p.into_inner());
-                        if l.is_empty() {
-                            l.push(format!("backup {} done", set.manifest.name));
-                        }
-                        l.join("\n")
-                    })
-                    .map_err(e)
-            }
-            Err(m) => Err(m),
-        },
-        Action::WalSync { worker } => match job(&jobs, worker) {
-            Ok(j) => master::sync(&j.cfg)
-                .await
-                .map(|r| match r {
-                    Some((name, n)) => format!("{name}: {n} bytes copied to partial_wals"),
-                    None => "nothing to copy: the current segment is empty or archived".into(),
-                })
-                .map_err(e),
-            Err(m) => Err(m),
-        },
-        Action::WalPause { worker } => match job(&jobs, worker) {
-            Ok(j) => restore::pause(&j.cfg).await.map_err(e),
-            Err(m) => Err(m),
-        },
-        Action::WalContinue { worker } => match job(&jobs, worker) {
-            Ok(j) => restore::resume(&j.cfg).await.map_err(e),
-            Err(m) => Err(m),
-        },
-        Action::WalBoot { worker } => match job(&jobs, worker) {
-            Ok(j) => restore::boot(&j.cfg).await.map_err(e),
-            Err(m) => Err(m),
-        },
+/// Carry out a walmgr action; `None` when the action is not one. A
+/// backup's progress goes to `out` as it happens.
+pub async fn execute(
+    sup: &Supervisor,
+    action: &Action,
+    out: &UnboundedSender<Reply>,
+) -> Option<Result<String, String>> {
+    enum Wal {
+        Backup,
+        Sync,
+        Pause,
+        Continue,
+        Boot,
+    }
+    let (what, worker) = match action {
+        Action::WalBackup { worker } => (Wal::Backup, worker),
+        Action::WalSync { worker } => (Wal::Sync, worker),
+        Action::WalPause { worker } => (Wal::Pause, worker),
+        Action::WalContinue { worker } => (Wal::Continue, worker),
+        Action::WalBoot { worker } => (Wal::Boot, worker),
         _ => return None,
+    };
+    let jobs = wal_jobs(sup);
+    let Some(job) = jobs.iter().find(|j| j.cfg.job_name == *worker) else {
+        return Some(Err(format!("no walmgr job {worker:?} in this deck")));
+    };
+    let cfg = &job.cfg;
+    let r = match what {
+        Wal::Backup => {
+            let lines = std::sync::Mutex::new(Vec::new());
+            let progress = |l: &str| {
+                tracing::info!("{}: {l}", cfg.job_name);
+                let _ = out.send(Reply::Update(ActionUpdate {
+                    action: action.clone(),
+                    step: l.to_string(),
+                    running: false,
+                    elapsed: None,
+                    writes_refused: None,
+                }));
+                lines
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(l.to_string());
+            };
+            backup::backup(cfg, &progress).await.map(|set| {
+                let mut l = lines.into_inner().unwrap_or_else(|p| p.into_inner());
+                if l.is_empty() {
+                    l.push(format!("backup {} done", set.manifest.name));
+                }
+                l.join("\n")
+            })
+        }
+        Wal::Sync => master::sync(cfg).await.map(|r| match r {
+            Some((name, n)) => format!("{name}: {n} bytes copied to partial_wals"),
+            None => "nothing to copy: the current segment is empty or archived".into(),
+        }),
+        Wal::Pause => restore::pause(cfg).await,
+        Wal::Continue => restore::resume(cfg).await,
+        Wal::Boot => restore::boot(cfg).await,
     };
     // Show what the action changed at once: the jobs read again now (they
     // share the archive, so every one of them).
     for j in &jobs {
         j.refresh();
     }
-    Some(r)
+    Some(r.map_err(|e| format!("{e:#}")))
 }
