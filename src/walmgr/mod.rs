@@ -526,6 +526,48 @@ pub fn give_to(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     }
 }
 
+/// Replace (or create) `path` with `bytes` durably: a temporary file
+/// beside it (mode `mode`; running as root, the old file's owner),
+/// fsynced, renamed over it, then the directory fsynced. A crash leaves
+/// the old content or the new, never a part.
+pub(crate) fn write_durably(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.skydeck-tmp"));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let written = (|| -> anyhow::Result<()> {
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        if let Some(owner) = owner_of(path) {
+            give_to(&tmp, Some(owner))
+                .with_context(|| format!("giving {} to {}'s owner", tmp.display(), name))?;
+        }
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    store::fsync_dir(dir).with_context(|| format!("syncing the directory {}", dir.display()))
+}
+
 /// Create a directory (and its parents) owned like `like` when root.
 pub fn make_dir(dir: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
     use anyhow::Context;

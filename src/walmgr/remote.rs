@@ -322,15 +322,7 @@ pub fn receive_set(cfg: &WalConfig, name: &str) -> Result<()> {
             );
         }
         // Every directory durable before the set appears.
-        let mut dirs = vec![tmp.clone()];
-        while let Some(d) = dirs.pop() {
-            for e in fs::read_dir(&d)?.flatten() {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    dirs.push(e.path());
-                }
-            }
-            super::store::fsync_dir(&d)?;
-        }
+        super::store::fsync_tree(&tmp)?;
         fs::rename(&tmp, &final_dir)?;
         super::store::fsync_dir(&cfg.full_backup).ok();
         Ok(())

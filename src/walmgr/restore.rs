@@ -112,7 +112,15 @@ pub fn restore_command(cfg: &WalConfig) -> String {
 /// append `set`.
 fn edit_auto_conf(data: &Path, set: &[(&str, String)], clear: &[&str]) -> Result<()> {
     let path = data.join("postgresql.auto.conf");
-    let old = fs::read_to_string(&path).unwrap_or_default();
+    let old = match fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!("reading {} (its settings would be lost)", path.display())
+            })
+        }
+    };
     let mut out = String::new();
     for line in old.lines() {
         let key = line
@@ -131,10 +139,8 @@ fn edit_auto_conf(data: &Path, set: &[(&str, String)], clear: &[&str]) -> Result
     for (k, v) in set {
         out.push_str(&format!("{k} = {v}\n"));
     }
-    fs::write(&path, out).with_context(|| format!("writing {}", path.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o600));
-    Ok(())
+    // A crash leaves the old file or the new one, never a part.
+    super::write_durably(&path, out.as_bytes(), 0o600)
 }
 
 const RECOVERY_KEYS: &[&str] = &[
@@ -203,8 +209,8 @@ pub fn configure_recovery(
         ("standby.signal", "recovery.signal")
     };
     let _ = fs::remove_file(data.join(other));
-    fs::write(data.join(signal), b"").with_context(|| format!("writing {signal}"))?;
-    Ok(())
+    // (the directory fsync makes the removal durable too)
+    super::write_durably(&data.join(signal), b"", 0o600)
 }
 
 /// What `restore` did.
@@ -353,6 +359,12 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
             opts.target.as_ref(),
             opts.target_action.as_deref(),
         )?;
+        // The files are fsynced as they are extracted; their names too
+        // before the swap.
+        store::fsync_tree(&stage)?;
+        if tstage.exists() {
+            store::fsync_tree(&tstage)?;
+        }
         Ok(got)
     })();
     let (files, bytes) = match built {
@@ -410,6 +422,20 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
                 ts.location,
                 tblspc_root.join(&ts.oid).display()
             ));
+        }
+    }
+    // The swap durable: the renames in the parents, the links relinked.
+    let mut synced = vec![parent.to_path_buf(), dst.join("pg_tblspc")];
+    if let Some(k) = &old_kept {
+        synced.push(k.join("pg_tblspc"));
+    }
+    if let Some(p) = tblspc_root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        synced.push(p.to_path_buf());
+    }
+    for d in synced {
+        if d.is_dir() {
+            store::fsync_dir(&d)
+                .with_context(|| format!("syncing the directory {}", d.display()))?;
         }
     }
     let _ = fs::remove_file(cfg.completed_wals.join(STOP));
@@ -796,6 +822,40 @@ pub fn cleanup(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_conf_is_replaced_whole() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("skydeck-autoconf-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let path = d.join("postgresql.auto.conf");
+        fs::write(&path, "work_mem = '8MB'\nprimary_conninfo = 'old'\n").unwrap();
+        edit_auto_conf(
+            &d,
+            &[("restore_command", guc("x %f"))],
+            &["primary_conninfo"],
+        )
+        .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "work_mem = '8MB'\n# set by skydeck walmgr\nrestore_command = 'x %f'\n"
+        );
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Not readable as text: refused, not emptied.
+        fs::write(&path, b"\xff\xfe").unwrap();
+        assert!(edit_auto_conf(&d, &[], &[]).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"\xff\xfe");
+        let names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn guc_values_keep_backslashes_and_quotes() {

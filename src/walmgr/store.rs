@@ -238,6 +238,22 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// fsync `root` and every directory under it (symbolic links are not
+/// followed), so the names of the files written into them are durable.
+pub fn fsync_tree(root: &Path) -> Result<(), StoreError> {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).map_err(ioe(&d, "reading the directory"))? {
+            let e = e.map_err(ioe(&d, "reading the directory"))?;
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(e.path());
+            }
+        }
+        fsync_dir(&d).map_err(ioe(&d, "syncing the directory"))?;
+    }
+    Ok(())
+}
+
 /// Store the content of `src` (read from its start to its end) at `dst`.
 /// With `replace`, an existing `dst` is replaced (partial segments);
 /// without, an existing `dst` with the same content is [`Stored::Same`] and
