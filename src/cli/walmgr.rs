@@ -259,7 +259,10 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
             println!("{}", master::synch_standby(&cfg, &names, dry).await?)
         }
         WalmgrCommand::Listbackups => {
-            let sets = backup::list_sets(&cfg)?;
+            let backup::Sets { sets, bad } = backup::scan_sets(&cfg)?;
+            for b in &bad {
+                eprintln!("BAD {}", b.describe());
+            }
             if a.json {
                 let v: Vec<_> = sets
                     .iter()
@@ -439,10 +442,11 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
 /// `verify`: prints every problem; returns how many there are.
 fn verify(cfg: &WalConfig, json: bool) -> Result<usize> {
     let (n, bad_wal) = archive::verify_all(&cfg.completed_wals)?;
-    let sets = backup::list_sets(cfg)?;
+    let backup::Sets { sets, bad } = backup::scan_sets(cfg)?;
     let mut problems: Vec<String> = bad_wal
         .iter()
         .map(|d| format!("{}: {}", d.path.display(), d.error))
+        .chain(bad.iter().map(backup::BadSet::describe))
         .collect();
     let mut files = 0;
     for s in &sets {

@@ -135,38 +135,100 @@ impl BackupSet {
     }
 }
 
-/// Complete backup sets in `full_backup`, oldest first.
-pub fn list_sets(cfg: &WalConfig) -> Result<Vec<BackupSet>> {
+/// A set directory whose manifest cannot be used (unreadable, not a
+/// manifest, damaged or tampered with): skipped by everything that reads
+/// sets, and reported.
+#[derive(Debug, Clone)]
+pub struct BadSet {
+    pub dir: PathBuf,
+    pub error: String,
+}
+
+impl BadSet {
+    pub fn describe(&self) -> String {
+        format!(
+            "backup set {} skipped: {}; repair or remove it",
+            self.dir.display(),
+            self.error
+        )
+    }
+}
+
+/// The set directories of `full_backup`: the complete sets (oldest first)
+/// and those whose manifest cannot be used.
+#[derive(Debug, Default)]
+pub struct Sets {
+    pub sets: Vec<BackupSet>,
+    pub bad: Vec<BadSet>,
+}
+
+/// Every set of `full_backup`; one bad manifest does not hide the others.
+pub fn scan_sets(cfg: &WalConfig) -> Result<Sets> {
     let dir = &cfg.full_backup;
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sets::default()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
-    let mut sets = Vec::new();
+    let mut out = Sets::default();
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
         let mf = e.path().join(MANIFEST);
-        let Ok(text) = fs::read_to_string(&mf) else {
-            continue;
+        let text = match fs::read_to_string(&mf) {
+            Ok(t) => t,
+            // Not a set (no manifest).
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                continue
+            }
+            Err(err) => {
+                out.bad.push(BadSet {
+                    dir: e.path(),
+                    error: format!("reading {}: {err}", mf.display()),
+                });
+                continue;
+            }
         };
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a walmgr backup manifest", mf.display()))?;
-        manifest
-            .check()
-            .with_context(|| format!("{}: a damaged or tampered manifest", mf.display()))?;
-        sets.push(BackupSet {
-            dir: e.path(),
-            manifest,
-        });
+        let manifest = serde_json::from_str::<Manifest>(&text)
+            .map_err(|err| format!("{}: not a walmgr backup manifest ({err})", mf.display()))
+            .and_then(|m| {
+                m.check().map(|()| m).map_err(|err| {
+                    format!("{}: a damaged or tampered manifest: {err:#}", mf.display())
+                })
+            });
+        match manifest {
+            Ok(manifest) => out.sets.push(BackupSet {
+                dir: e.path(),
+                manifest,
+            }),
+            Err(error) => out.bad.push(BadSet {
+                dir: e.path(),
+                error,
+            }),
+        }
     }
-    sets.sort_by(|a, b| {
+    out.sets.sort_by(|a, b| {
         (a.manifest.finished_at, &a.manifest.name).cmp(&(b.manifest.finished_at, &b.manifest.name))
     });
-    Ok(sets)
+    out.bad.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(out)
+}
+
+/// Complete backup sets in `full_backup`, oldest first; sets whose
+/// manifest cannot be used are skipped (and logged).
+pub fn list_sets(cfg: &WalConfig) -> Result<Vec<BackupSet>> {
+    let s = scan_sets(cfg)?;
+    for b in &s.bad {
+        tracing::warn!("{}", b.describe());
+    }
+    Ok(s.sets)
 }
 
 /// A set as listings show it: the manifest without its file list.
@@ -185,20 +247,21 @@ impl Summary {
     }
 }
 
-/// The complete sets' summaries, oldest first. What the console reads
-/// every refresh: a manifest (which lists every file) is parsed once per
-/// change, then remembered.
-pub fn summaries(cfg: &WalConfig) -> Result<Vec<Summary>> {
+/// The complete sets' summaries, oldest first, and the sets whose manifest
+/// cannot be used. What the status reads every time: a manifest (which
+/// lists every file) is parsed once per change, then remembered.
+pub fn summaries(cfg: &WalConfig) -> Result<(Vec<Summary>, Vec<BadSet>)> {
     type Cache = std::collections::HashMap<PathBuf, (SystemTime, Summary)>;
     static CACHE: std::sync::OnceLock<Mutex<Cache>> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(Cache::new()));
     let dir = &cfg.full_backup;
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for e in rd.flatten() {
         if e.file_name().to_string_lossy().starts_with('.') {
             continue;
@@ -216,10 +279,23 @@ pub fn summaries(cfg: &WalConfig) -> Result<Vec<Summary>> {
         let summary = match known {
             Some(s) => s,
             None => {
-                let text =
-                    fs::read_to_string(&mf).with_context(|| format!("reading {}", mf.display()))?;
-                let s: Summary = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not a walmgr backup manifest", mf.display()))?;
+                let parsed = fs::read_to_string(&mf)
+                    .map_err(|err| format!("reading {}: {err}", mf.display()))
+                    .and_then(|text| {
+                        serde_json::from_str::<Summary>(&text).map_err(|err| {
+                            format!("{}: not a walmgr backup manifest ({err})", mf.display())
+                        })
+                    });
+                let s = match parsed {
+                    Ok(s) => s,
+                    Err(error) => {
+                        bad.push(BadSet {
+                            dir: e.path(),
+                            error,
+                        });
+                        continue;
+                    }
+                };
                 cache
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -230,12 +306,22 @@ pub fn summaries(cfg: &WalConfig) -> Result<Vec<Summary>> {
         out.push(summary);
     }
     out.sort_by(|a, b| (a.finished_at, &a.name).cmp(&(b.finished_at, &b.name)));
-    Ok(out)
+    bad.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok((out, bad))
 }
 
 /// Find a set by name (or path); `None`: the newest.
 pub fn find_set(cfg: &WalConfig, name: Option<&str>) -> Result<BackupSet> {
-    let sets = list_sets(cfg)?;
+    let Sets { sets, bad } = scan_sets(cfg)?;
+    for b in &bad {
+        tracing::warn!("{}", b.describe());
+    }
+    if let Some(b) = name.and_then(|n| {
+        bad.iter()
+            .find(|b| b.dir.file_name().is_some_and(|f| f == n) || b.dir == Path::new(n))
+    }) {
+        bail!("{}", b.describe());
+    }
     match name {
         None => sets.into_iter().next_back().ok_or_else(|| {
             anyhow!(
@@ -606,12 +692,22 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
         dir: final_dir,
         manifest,
     };
+    // The set is in place: a failing retention does not undo that.
     let c2 = cfg.clone();
     let r = tokio::task::spawn_blocking(move || retention(&c2, false))
         .await
-        .map_err(|e| anyhow!("retention: {e}"))??;
-    for line in r.describe() {
-        progress(&line);
+        .map_err(|e| anyhow!("{e}"))
+        .and_then(|r| r);
+    match r {
+        Ok(r) => {
+            for line in r.describe() {
+                progress(&line);
+            }
+        }
+        Err(e) => progress(&format!(
+            "backup {name} done; retention failed: {e:#}; fix it and run `skydeck walmgr {} xrotate`",
+            cfg.ini.display()
+        )),
     }
     Ok(set)
 }
@@ -816,7 +912,7 @@ pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
             ..Default::default()
         });
     }
-    let sets = list_sets(cfg)?;
+    let Sets { sets, bad } = scan_sets(cfg)?;
     let mut keep = kept(cfg, &sets, SystemTime::now());
     // A set a restore is reading stays, with the WAL it needs.
     for (k, s) in keep.iter_mut().zip(&sets) {
@@ -824,6 +920,8 @@ pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
     }
     let mut r = Retention {
         rule: rule(cfg),
+        // (a set that cannot be read is neither counted nor removed)
+        notes: bad.iter().map(BadSet::describe).collect(),
         ..Default::default()
     };
     for (s, k) in sets.iter().zip(&keep) {
@@ -912,6 +1010,71 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_bad_manifest_hides_no_other_set() {
+        let root = std::env::temp_dir().join(format!("skydeck-sets-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let text = format!(
+            "[walmgr]\nmaster_data = /srv/pg\nwalmgr_data = {}\n",
+            root.display()
+        );
+        let job = crate::config::JobFile::parse("/srv/jobs/m.ini", text.as_bytes()).unwrap();
+        let cfg = WalConfig::from_job(&job).unwrap();
+        let now = SystemTime::now();
+        let mut good = sets(now, &[2, 1]);
+        good[1].manifest.files.push(FileEntry {
+            path: "../../etc/passwd".into(),
+            size: 0,
+            stored: 0,
+            sha256: String::new(),
+        });
+        for s in &good {
+            let d = cfg.full_backup.join(&s.manifest.name);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join(MANIFEST), serde_json::to_vec(&s.manifest).unwrap()).unwrap();
+        }
+        // Not JSON; and a directory that is no set at all.
+        fs::create_dir_all(cfg.full_backup.join("b9")).unwrap();
+        fs::write(cfg.full_backup.join("b9").join(MANIFEST), "{ half").unwrap();
+        fs::create_dir_all(cfg.full_backup.join("lost+found")).unwrap();
+
+        let found = scan_sets(&cfg).unwrap();
+        let names: Vec<_> = found
+            .sets
+            .iter()
+            .map(|s| s.manifest.name.as_str())
+            .collect();
+        assert_eq!(names, ["b0"]);
+        let bad: Vec<String> = found.bad.iter().map(BadSet::describe).collect();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(
+            bad[0].contains("b1") && bad[0].contains("damaged or tampered"),
+            "{bad:?}"
+        );
+        assert!(
+            bad[1].contains("b9") && bad[1].contains("not a walmgr backup manifest"),
+            "{bad:?}"
+        );
+        assert!(
+            bad.iter().all(|b| b.ends_with("repair or remove it")),
+            "{bad:?}"
+        );
+
+        assert_eq!(list_sets(&cfg).unwrap().len(), 1);
+        assert_eq!(find_set(&cfg, None).unwrap().manifest.name, "b0");
+        let e = find_set(&cfg, Some("b9")).unwrap_err().to_string();
+        assert!(e.contains("b9 skipped: "), "{e}");
+        let (sums, bad) = summaries(&cfg).unwrap();
+        assert_eq!(
+            (sums.len(), bad.len()),
+            (2, 1),
+            "the file list is not read here"
+        );
+        let r = retention(&cfg, true).unwrap();
+        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -154,7 +154,8 @@ fn local_archive(cfg: &WalConfig, v: &mut WalView, errors: &mut Vec<String>) {
     }
     let now = SystemTime::now();
     match backup::summaries(cfg) {
-        Ok(sets) => {
+        Ok((sets, bad)) => {
+            errors.extend(bad.iter().map(backup::BadSet::describe));
             v.backups = sets
                 .into_iter()
                 .rev()
