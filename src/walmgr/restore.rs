@@ -749,9 +749,11 @@ pub async fn boot(cfg: &WalConfig) -> Result<String> {
             std::io::Error::last_os_error()
         );
     }
+    // Found once: finding it runs pg_config.
+    let controldata = cfg.pg_program("pg_controldata");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if controldata_state(cfg, &sb.data).as_deref() == Some("in production") {
+        if run_controldata(cfg, &controldata, &sb.data)?.as_deref() == Some("in production") {
             return Ok("promoted: the server runs read-write".into());
         }
         if Instant::now() > deadline {
@@ -761,18 +763,44 @@ pub async fn boot(cfg: &WalConfig) -> Result<String> {
     }
 }
 
-/// `Database cluster state` from pg_controldata.
-pub fn controldata_state(cfg: &WalConfig, data: &Path) -> Option<String> {
-    let out = std::process::Command::new(cfg.pg_program("pg_controldata"))
+/// `Database cluster state` from pg_controldata (`None`: it printed no
+/// such line). Failing to run it, or its failure, is an error at once.
+pub fn controldata_state(cfg: &WalConfig, data: &Path) -> Result<Option<String>> {
+    run_controldata(cfg, &cfg.pg_program("pg_controldata"), data)
+}
+
+/// [`controldata_state`] with the program `prog` already found.
+fn run_controldata(cfg: &WalConfig, prog: &Path, data: &Path) -> Result<Option<String>> {
+    let bin_key = match cfg.role {
+        super::Role::Master => "master_bin",
+        super::Role::Standby => "slave_bin",
+    };
+    let out = std::process::Command::new(prog)
         .arg("-D")
         .arg(data)
         .env("LC_ALL", "C")
         .output()
-        .ok()?;
+        .with_context(|| {
+            format!(
+                "cannot run pg_controldata ({}): set {bin_key} in {} to PostgreSQL's bin directory",
+                prog.display(),
+                cfg.ini.display()
+            )
+        })?;
+    if !out.status.success() {
+        bail!(
+            "pg_controldata ({}) failed on {} ({}): {}",
+            prog.display(),
+            data.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
+    Ok(text
+        .lines()
         .find_map(|l| l.strip_prefix("Database cluster state:"))
-        .map(|v| v.trim().to_string())
+        .map(|v| v.trim().to_string()))
 }
 
 /// `cleanup`: remove the old data directories `restore` kept
@@ -854,6 +882,31 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn pg_controldata_that_cannot_run_fails_at_once() {
+        let d = std::env::temp_dir().join(format!("skydeck-controldata-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        let ini = d.join("standby.ini");
+        fs::write(
+            &ini,
+            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
+        )
+        .unwrap();
+        let cfg = WalConfig::load(&ini).unwrap();
+        let missing = d.join("bin/pg_controldata");
+        let err = format!("{:#}", run_controldata(&cfg, &missing, &d).unwrap_err());
+        assert!(err.contains("cannot run pg_controldata"), "{err}");
+        assert!(err.contains("set slave_bin"), "{err}");
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        let err = format!(
+            "{:#}",
+            run_controldata(&cfg, Path::new("/bin/false"), &d).unwrap_err()
+        );
+        assert!(err.contains("failed on"), "{err}");
         fs::remove_dir_all(&d).unwrap();
     }
 
