@@ -162,35 +162,40 @@ pub struct Sets {
     pub bad: Vec<BadSet>,
 }
 
-/// Every set of `full_backup`; one bad manifest does not hide the others.
-pub fn scan_sets(cfg: &WalConfig) -> Result<Sets> {
+/// Each entry of `full_backup` that may be a set (not a hidden one: sets
+/// being built or received), with where its manifest would be.
+fn manifest_paths(cfg: &WalConfig) -> Result<Vec<(PathBuf, PathBuf)>> {
     let dir = &cfg.full_backup;
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sets::default()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
+    Ok(rd
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| (e.path(), e.path().join(MANIFEST)))
+        .collect())
+}
+
+/// Whether an error reading a manifest means there is none: not a set.
+fn no_manifest(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// Every set of `full_backup`; one bad manifest does not hide the others.
+pub fn scan_sets(cfg: &WalConfig) -> Result<Sets> {
     let mut out = Sets::default();
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let mf = e.path().join(MANIFEST);
+    for (dir, mf) in manifest_paths(cfg)? {
         let text = match fs::read_to_string(&mf) {
             Ok(t) => t,
-            // Not a set (no manifest).
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
-                continue
-            }
+            Err(err) if no_manifest(&err) => continue,
             Err(err) => {
                 out.bad.push(BadSet {
-                    dir: e.path(),
+                    dir,
                     error: format!("reading {}: {err}", mf.display()),
                 });
                 continue;
@@ -204,14 +209,8 @@ pub fn scan_sets(cfg: &WalConfig) -> Result<Sets> {
                 })
             });
         match manifest {
-            Ok(manifest) => out.sets.push(BackupSet {
-                dir: e.path(),
-                manifest,
-            }),
-            Err(error) => out.bad.push(BadSet {
-                dir: e.path(),
-                error,
-            }),
+            Ok(manifest) => out.sets.push(BackupSet { dir, manifest }),
+            Err(error) => out.bad.push(BadSet { dir, error }),
         }
     }
     out.sets.sort_by(|a, b| {
@@ -254,21 +253,19 @@ pub fn summaries(cfg: &WalConfig) -> Result<(Vec<Summary>, Vec<BadSet>)> {
     type Cache = std::collections::HashMap<PathBuf, (SystemTime, Summary)>;
     static CACHE: std::sync::OnceLock<Mutex<Cache>> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(Cache::new()));
-    let dir = &cfg.full_backup;
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
     let mut out = Vec::new();
     let mut bad = Vec::new();
-    for e in rd.flatten() {
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let mf = e.path().join(MANIFEST);
-        let Ok(modified) = fs::metadata(&mf).and_then(|m| m.modified()) else {
-            continue;
+    for (dir, mf) in manifest_paths(cfg)? {
+        let modified = match fs::metadata(&mf).and_then(|m| m.modified()) {
+            Ok(t) => t,
+            Err(err) if no_manifest(&err) => continue,
+            Err(err) => {
+                bad.push(BadSet {
+                    dir,
+                    error: format!("reading {}: {err}", mf.display()),
+                });
+                continue;
+            }
         };
         let known = cache
             .lock()
@@ -289,10 +286,7 @@ pub fn summaries(cfg: &WalConfig) -> Result<(Vec<Summary>, Vec<BadSet>)> {
                 let s = match parsed {
                     Ok(s) => s,
                     Err(error) => {
-                        bad.push(BadSet {
-                            dir: e.path(),
-                            error,
-                        });
+                        bad.push(BadSet { dir, error });
                         continue;
                     }
                 };
@@ -348,9 +342,25 @@ pub fn find_set(cfg: &WalConfig, name: Option<&str>) -> Result<BackupSet> {
 pub struct Pin(Option<PathBuf>);
 
 impl Pin {
-    pub fn take(set: &BackupSet) -> Pin {
+    /// Pin `set`; the error says what failing means for the restore.
+    pub fn try_take(set: &BackupSet) -> Result<Pin> {
         let p = set.dir.join(format!(".pin.{}", std::process::id()));
-        Pin(fs::write(&p, b"").ok().map(|_| p))
+        fs::write(&p, b"").with_context(|| {
+            format!(
+                "could not pin backup set {} ({}): retention may remove it during this restore",
+                set.manifest.name,
+                p.display()
+            )
+        })?;
+        Ok(Pin(Some(p)))
+    }
+
+    /// [`Pin::try_take`], a failure logged as a warning.
+    pub fn take(set: &BackupSet) -> Pin {
+        Self::try_take(set).unwrap_or_else(|e| {
+            tracing::warn!("{e:#}");
+            Pin(None)
+        })
     }
 
     /// Whether a live process has pinned the set in `dir`.
@@ -604,33 +614,25 @@ pub async fn backup(cfg: &WalConfig, progress: Progress<'_>) -> Result<BackupSet
     let stop_lsn: String = stop.get(0);
     let labelfile: String = stop.get(1);
     let spcmap: Option<String> = stop.get(2);
-    let walnames = client
-        .query_one(
-            "select pg_walfile_name($1::text::pg_lsn), pg_walfile_name($2::text::pg_lsn),
-                    (select timeline_id from pg_control_checkpoint())",
-            &[&start_lsn, &stop_lsn],
-        )
-        .await;
-    // pg_walfile_name is not allowed during recovery; the label has it too.
-    let (start_wal, stop_wal, timeline) = match walnames {
-        Ok(r) => (
-            r.get::<_, String>(0),
-            r.get::<_, String>(1),
-            r.get::<_, i32>(2) as u32,
-        ),
-        Err(_) => {
-            let sw = label_start_wal(&labelfile).unwrap_or_default();
-            let tli = labelfile
-                .lines()
-                .find_map(|l| l.strip_prefix("START TIMELINE:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            // The stop segment is not known here: the start one is the
-            // lower bound a restore needs.
-            (sw.clone(), sw, tli)
-        }
+    // The label says where the backup starts, and on which timeline.
+    let (Some(start_wal), Some(timeline)) =
+        (label_start_wal(&labelfile), label_timeline(&labelfile))
+    else {
+        let _ = fs::remove_dir_all(&tmp_dir);
+        bail!(
+            "backup {name} failed; nothing was kept: the backup_label the server returned has \
+             no START WAL LOCATION or START TIMELINE:\n{labelfile}"
+        );
     };
-    let start_wal = label_start_wal(&labelfile).unwrap_or(start_wal);
+    // pg_walfile_name is not allowed during recovery: the start segment is
+    // then the lower bound a restore needs.
+    let stop_wal = match client
+        .query_one("select pg_walfile_name($1::text::pg_lsn)", &[&stop_lsn])
+        .await
+    {
+        Ok(r) => r.get(0),
+        Err(_) => start_wal.clone(),
+    };
     // The label goes into the set like any other file.
     let label_entry = store_bytes(
         &tmp_dir,
@@ -728,6 +730,14 @@ fn label_start_wal(label: &str) -> Option<String> {
     Some(rest.trim_end_matches(')').trim().to_string())
 }
 
+/// `START TIMELINE: 1`.
+fn label_timeline(label: &str) -> Option<u32> {
+    label
+        .lines()
+        .find_map(|l| l.strip_prefix("START TIMELINE:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut f = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
@@ -806,7 +816,6 @@ fn copy_files(data: &Path, set: &Path, codec: store::Codec, threads: usize) -> R
 pub struct Retention {
     /// The rule, for status lines: `keep 3 backups`.
     pub rule: String,
-    pub kept: Vec<String>,
     pub removed: Vec<String>,
     /// The oldest WAL segment still needed.
     pub oldest_wal: Option<String>,
@@ -924,16 +933,12 @@ pub fn retention(cfg: &WalConfig, dry_run: bool) -> Result<Retention> {
         notes: bad.iter().map(BadSet::describe).collect(),
         ..Default::default()
     };
-    for (s, k) in sets.iter().zip(&keep) {
-        if *k {
-            r.kept.push(s.manifest.name.clone());
-        } else {
-            if !dry_run {
-                fs::remove_dir_all(&s.dir)
-                    .with_context(|| format!("removing backup {}", s.dir.display()))?;
-            }
-            r.removed.push(s.manifest.name.clone());
+    for (s, _) in sets.iter().zip(&keep).filter(|(_, k)| !**k) {
+        if !dry_run {
+            fs::remove_dir_all(&s.dir)
+                .with_context(|| format!("removing backup {}", s.dir.display()))?;
         }
+        r.removed.push(s.manifest.name.clone());
     }
     let oldest = sets
         .iter()
@@ -1010,6 +1015,33 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn the_label_gives_the_start() {
+        let label = "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n\
+                     CHECKPOINT LOCATION: 0/2000060\nBACKUP METHOD: streamed\n\
+                     BACKUP FROM: primary\nSTART TIME: 2026-01-01 00:00:00 UTC\n\
+                     LABEL: skydeck walmgr x\nSTART TIMELINE: 3\n";
+        assert_eq!(
+            label_start_wal(label).as_deref(),
+            Some("000000010000000000000002")
+        );
+        assert_eq!(label_timeline(label), Some(3));
+        assert_eq!(label_timeline("LABEL: x\n"), None);
+    }
+
+    #[test]
+    fn a_set_that_cannot_be_pinned_says_so() {
+        let set = &sets(SystemTime::now(), &[1])[0];
+        // (its directory does not exist)
+        let e = format!("{:#}", Pin::try_take(set).err().unwrap());
+        assert!(
+            e.starts_with("could not pin backup set b0 (/srv/wal/data.master/b0/.pin.")
+                && e.contains("retention may remove it during this restore"),
+            "{e}"
+        );
+        assert!(Pin::take(set).0.is_none());
     }
 
     #[test]
