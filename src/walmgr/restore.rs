@@ -654,14 +654,42 @@ pub fn createslave(cfg: &WalConfig, dry_run: bool) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-async fn standby_client(cfg: &WalConfig) -> Result<Option<tokio_postgres::Client>> {
+/// A connection to the standby (`slave_db`), with the standby named for
+/// errors (password masked).
+struct Standby {
+    client: tokio_postgres::Client,
+    name: String,
+}
+
+impl Standby {
+    /// A query's error says what was done on which server.
+    fn failed(&self, what: &str) -> impl FnOnce(tokio_postgres::Error) -> crate::db::DbError {
+        let context = format!("{what} on the standby ({}, slave_db)", self.name);
+        move |e| crate::db::DbError::query(context, e)
+    }
+
+    async fn in_recovery(&self) -> Result<bool> {
+        Ok(self
+            .client
+            .query_one("select pg_is_in_recovery()", &[])
+            .await
+            .map_err(self.failed("checking for recovery"))?
+            .get(0))
+    }
+}
+
+async fn standby_client(cfg: &WalConfig) -> Result<Option<Standby>> {
     let sb = cfg.standby("this command")?;
     match &sb.db {
         None => Ok(None),
         Some(cs) => {
-            Ok(Some(crate::db::connect(cs.expose()).await.with_context(
-                || format!("connecting to the standby ({cs})"),
-            )?))
+            let client = crate::db::connect(cs.expose())
+                .await
+                .with_context(|| format!("connecting to the standby ({cs})"))?;
+            Ok(Some(Standby {
+                client,
+                name: cs.masked(),
+            }))
         }
     }
 }
@@ -675,11 +703,16 @@ pub async fn pause(cfg: &WalConfig) -> Result<String> {
         .with_context(|| format!("creating {}", cfg.completed_wals.join(PAUSE).display()))?;
     match standby_client(cfg).await? {
         Some(c) => {
-            let rec: bool = c.query_one("select pg_is_in_recovery()", &[]).await?.get(0);
-            if !rec {
-                bail!("the standby is not in recovery (promoted?): nothing to pause");
+            if !c.in_recovery().await? {
+                bail!(
+                    "the standby ({}) is not in recovery (promoted?): nothing to pause",
+                    c.name
+                );
             }
-            c.execute("select pg_wal_replay_pause()", &[]).await?;
+            c.client
+                .execute("select pg_wal_replay_pause()", &[])
+                .await
+                .map_err(c.failed("pausing replay"))?;
             Ok("replay paused (pg_wal_replay_pause and the PAUSE file)".into())
         }
         None => Ok("replay from the archive paused (PAUSE file); set slave_db to pause streaming replay too".into()),
@@ -692,11 +725,13 @@ pub async fn resume(cfg: &WalConfig) -> Result<String> {
     let _ = fs::remove_file(cfg.completed_wals.join(PAUSE));
     match standby_client(cfg).await? {
         Some(c) => {
-            c.execute(
-                "select pg_wal_replay_resume() where pg_is_in_recovery()",
-                &[],
-            )
-            .await?;
+            c.client
+                .execute(
+                    "select pg_wal_replay_resume() where pg_is_in_recovery()",
+                    &[],
+                )
+                .await
+                .map_err(c.failed("resuming replay"))?;
             Ok("replay continues".into())
         }
         None => Ok("replay from the archive continues (PAUSE file removed)".into()),
@@ -718,19 +753,21 @@ pub async fn boot(cfg: &WalConfig) -> Result<String> {
         .with_context(|| format!("creating {}", cfg.completed_wals.join(STOP).display()))?;
     let _ = fs::remove_file(cfg.completed_wals.join(PAUSE));
     if let Some(c) = standby_client(cfg).await? {
-        let rec: bool = c.query_one("select pg_is_in_recovery()", &[]).await?.get(0);
-        if !rec {
+        if !c.in_recovery().await? {
             return Ok("the server is not in recovery: already promoted".into());
         }
-        c.execute(
-            "select pg_wal_replay_resume() where pg_is_wal_replay_paused()",
-            &[],
-        )
-        .await?;
+        c.client
+            .execute(
+                "select pg_wal_replay_resume() where pg_is_wal_replay_paused()",
+                &[],
+            )
+            .await
+            .map_err(c.failed("resuming paused replay before promoting"))?;
         let ok: bool = c
+            .client
             .query_one("select pg_promote(true, 60)", &[])
             .await
-            .context("pg_promote")?
+            .map_err(c.failed("promoting (pg_promote)"))?
             .get(0);
         if !ok {
             bail!("pg_promote did not finish within 60 s; see the standby's log");
