@@ -555,23 +555,36 @@ async fn wal_standby(cluster: &LocalCluster, sup: &Arc<Supervisor>) -> Result<Lo
             archive.display()
         ),
     )?;
-    let run = |job: &std::path::Path, cmd: &str| -> Result<()> {
-        let out = std::process::Command::new(&exe)
-            .arg("walmgr")
-            .arg(job)
-            .arg(cmd)
-            .output()?;
-        if !out.status.success() {
-            anyhow::bail!(
-                "walmgr {cmd}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+    // (a backup or a restore takes a while: off the async threads)
+    let run = |job: &std::path::Path, cmd: &'static str| {
+        let (exe, job) = (exe.clone(), job.to_path_buf());
+        async move {
+            let what = format!("running walmgr {cmd} for {}", job.display());
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(&exe)
+                    .arg("walmgr")
+                    .arg(&job)
+                    .arg(cmd)
+                    .stdin(std::process::Stdio::null())
+                    .output()
+            })
+            .await
+            .map_err(anyhow::Error::new)
+            .and_then(|r| r.map_err(anyhow::Error::new))
+            .with_context(|| what.clone())?;
+            if !out.status.success() {
+                anyhow::bail!(
+                    "{what}: {} ({})",
+                    String::from_utf8_lossy(&out.stderr).trim(),
+                    out.status
+                );
+            }
+            Ok(())
         }
-        Ok(())
     };
-    run(&master, "setup")?;
-    run(&master, "backup")?;
-    run(&standby_job, "restore")?;
+    run(&master, "setup").await?;
+    run(&master, "backup").await?;
+    run(&standby_job, "restore").await?;
     let mut standby = standby;
     let standby =
         tokio::task::spawn_blocking(move || standby.start_existing().map(|_| standby)).await??;

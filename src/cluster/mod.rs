@@ -105,7 +105,15 @@ impl ClusterBuilder {
     /// [`LocalCluster::start_existing`]. Removed on drop like any cluster.
     pub fn unstarted(self) -> Result<LocalCluster, ClusterError> {
         let (mut cluster, _) = LocalCluster::prepare(&self)?;
-        cluster.port = free_port().map_err(|e| cluster.io_err("finding a free port", e))?;
+        // The port is held until the server starts: the caller may write it
+        // into connection strings, so it cannot move later.
+        let l = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| cluster.io_err("finding a free port", e))?;
+        cluster.port = l
+            .local_addr()
+            .map_err(|e| cluster.io_err("finding a free port", e))?
+            .port();
+        cluster.reserved = Some(l);
         cluster.settings = self.settings;
         Ok(cluster)
     }
@@ -124,6 +132,8 @@ pub struct LocalCluster {
     keep: bool,
     /// The builder's settings, for [`LocalCluster::start_existing`].
     settings: Vec<(String, String)>,
+    /// The port of an unstarted cluster, held until its server starts.
+    reserved: Option<TcpListener>,
 }
 
 impl fmt::Debug for LocalCluster {
@@ -199,6 +209,7 @@ impl LocalCluster {
             child: None,
             keep: std::env::var_os("SKYDECK_KEEP_CLUSTERS").is_some(),
             settings: Vec::new(),
+            reserved: None,
         };
         Ok((cluster, run_as))
     }
@@ -212,9 +223,32 @@ impl LocalCluster {
         let settings = self.settings.clone();
         self.write_conf(&settings)
             .map_err(|e| self.io_err("writing postgresql.conf", e))?;
-        self.launch(run_as)?;
-        register(self);
-        Ok(())
+        // Free the port for the server only now.
+        drop(self.reserved.take());
+        match self.launch(run_as) {
+            Ok(()) => {
+                register(self);
+                Ok(())
+            }
+            // Not retried on another port, as start does: the caller may
+            // have written this one into connection strings already.
+            Err(ClusterError::Start {
+                name,
+                reason,
+                log,
+                tail,
+            }) if port_taken(&tail) => Err(ClusterError::Start {
+                reason: format!(
+                    "{reason}: port {} was taken by another process before the server could \
+                     bind it; prepare the cluster again (a new port) and start it",
+                    self.port
+                ),
+                name,
+                log,
+                tail,
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     fn start_with(b: ClusterBuilder) -> Result<LocalCluster, ClusterError> {
@@ -275,8 +309,7 @@ impl LocalCluster {
                     return Ok(cluster);
                 }
                 Err(e) => {
-                    let retry = matches!(&e, ClusterError::Start { tail, .. }
-                        if tail.contains("could not bind") || tail.contains("Address already in use"));
+                    let retry = matches!(&e, ClusterError::Start { tail, .. } if port_taken(tail));
                     last_err = Some(e);
                     if !retry {
                         break;
@@ -699,6 +732,11 @@ fn run_as_user() -> Result<Option<(u32, u32)>, ClusterError> {
     Ok(Some((uid, gid)))
 }
 
+/// Whether a server log tail says the port was taken.
+fn port_taken(log_tail: &str) -> bool {
+    log_tail.contains("could not bind") || log_tail.contains("Address already in use")
+}
+
 fn free_port() -> io::Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
@@ -829,5 +867,16 @@ mod tests {
         assert_eq!(quote_conn_value("a b"), "'a b'");
         assert_eq!(quote_conn_value("it's"), "'it\\'s'");
         assert_eq!(quote_conn_value("back\\slash"), "'back\\\\slash'");
+    }
+    #[test]
+    fn an_unstarted_cluster_holds_its_port() {
+        if find_bindir().is_none() {
+            return; // (no PostgreSQL here: nothing to prepare)
+        }
+        let c = LocalCluster::builder("held").unstarted().unwrap();
+        assert!(TcpListener::bind(("127.0.0.1", c.port())).is_err());
+        assert!(port_taken(
+            "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use"
+        ));
     }
 }
