@@ -484,6 +484,13 @@ impl Section {
         Ok(resolve_path(&self.dir, &v))
     }
 
+    /// A path value resolved as [`Section::get_path`] resolves it (`~`
+    /// expanded, relative to the file's absolute directory), for a reader
+    /// that takes the value apart first (walmgr's `host:path`).
+    pub(crate) fn resolve_path(&self, v: &str) -> Option<PathBuf> {
+        resolve_path(&self.dir, v)
+    }
+
     /// The error for a required key that is not set.
     pub fn missing(&self, key: &str) -> ConfigError {
         ConfigError::MissingKey {

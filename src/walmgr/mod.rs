@@ -296,12 +296,12 @@ impl WalConfig {
                 })
             }
         };
-        let spool_dir = match local_path(s, "spool_dir", None)? {
+        let spool_dir = match local_path(s, "spool_dir")? {
             Some(p) => p,
             None => match (&remote, &walmgr_data) {
                 // Beside the data directory: the server's user owns it
                 // and others cannot plant markers there.
-                (Some(_), _) => local_path(s, "master_data", None)?
+                (Some(_), _) => local_path(s, "master_data")?
                     .and_then(|d| {
                         d.parent()
                             .map(|p| p.join(format!("skydeck-spool-{}", job.job_name)))
@@ -337,8 +337,7 @@ impl WalConfig {
             Ok(s.get_opt(key)?.filter(|v| !v.trim().is_empty()))
         };
         let master = if is_master {
-            let data =
-                local_path(s, "master_data", None)?.ok_or_else(|| s.missing("master_data"))?;
+            let data = local_path(s, "master_data")?.ok_or_else(|| s.missing("master_data"))?;
             Some(MasterConfig {
                 db: ConnStr::new(s.get_str("master_db", "dbname=template1")?),
                 data,
@@ -351,7 +350,7 @@ impl WalConfig {
         let standby = if is_master {
             None
         } else {
-            let data = local_path(s, "slave_data", None)?.ok_or_else(|| {
+            let data = local_path(s, "slave_data")?.ok_or_else(|| {
                 s.bad_value(
                     "slave_data",
                     "a walmgr job needs master_data (a master) or slave_data (a standby)",
@@ -374,7 +373,7 @@ impl WalConfig {
                 primary_slot_name: cmd("primary_slot_name")?,
                 db: cmd("slave_db")?.map(ConnStr::new),
                 restore_prefetch: count("restore_prefetch", 0, 0)?,
-                tablespace_dir: local_path(s, "tablespace_dir", None)?,
+                tablespace_dir: local_path(s, "tablespace_dir")?,
             })
         };
         Ok(WalConfig {
@@ -395,7 +394,7 @@ impl WalConfig {
             loop_delay: s.get_duration("loop_delay", Duration::from_secs(10))?,
             periodic_command: cmd("periodic_command")?,
             command_interval: s.get_duration("command_interval", Duration::from_secs(0))?,
-            bindir: local_path(s, bin_key, None)?,
+            bindir: local_path(s, bin_key)?,
             backup_parallel: count("backup_parallel", 2, 1)?,
             remote,
             master,
@@ -446,7 +445,10 @@ impl WalConfig {
 }
 
 /// A directory value that may name a host (`host:path`, the original's
-/// rsync targets; `localhost:` means here).
+/// rsync targets; `localhost:` means here): the host (`None`: this
+/// machine) and the path. A path here is resolved as every path of a job
+/// file (`~` expanded, relative to the job file's directory); a path on
+/// another host must be absolute.
 fn host_path(s: &Section, key: &str) -> Result<Option<(Option<String>, PathBuf)>, ConfigError> {
     let Some(raw) = s.get_opt(key)? else {
         return Ok(None);
@@ -455,56 +457,40 @@ fn host_path(s: &Section, key: &str) -> Result<Option<(Option<String>, PathBuf)>
     if v.is_empty() {
         return Ok(None);
     }
-    match v.split_once(':') {
+    let (host, path) = match v.split_once(':') {
         Some((host, path)) if !host.contains('/') && !host.is_empty() => {
-            if path.is_empty() || !path.starts_with('/') {
-                return Err(s.bad_value(key, "HOST:PATH needs an absolute PATH"));
-            }
             let host =
                 (!matches!(host, "localhost" | "127.0.0.1" | "::1")).then(|| host.to_string());
-            Ok(Some((host, PathBuf::from(path))))
+            if host.is_some() && !path.starts_with('/') {
+                return Err(s.bad_value(key, "HOST:PATH needs an absolute PATH"));
+            }
+            (host, path)
         }
-        _ => Ok(local_path(s, key, None)?.map(|p| (None, p))),
+        _ => (None, v),
+    };
+    if host.is_some() {
+        return Ok(Some((host, PathBuf::from(path))));
+    }
+    match s.resolve_path(path) {
+        Some(p) if p.is_absolute() => Ok(Some((None, p))),
+        _ => Err(s.bad_value(key, "a directory (absolute, or relative to the job file)")),
     }
 }
 
-/// A directory on this machine: `host:path` is refused unless the host is
-/// this machine.
-fn local_path(
-    s: &Section,
-    key: &str,
-    default: Option<&str>,
-) -> Result<Option<PathBuf>, ConfigError> {
-    let Some(raw) = s.get_opt(key)?.or(default.map(str::to_string)) else {
-        return Ok(None);
-    };
-    let v = raw.trim();
-    if v.is_empty() {
-        return Ok(None);
+/// A directory on this machine ([`host_path`]): `host:path` is refused
+/// unless the host is this machine.
+fn local_path(s: &Section, key: &str) -> Result<Option<PathBuf>, ConfigError> {
+    match host_path(s, key)? {
+        None => Ok(None),
+        Some((None, p)) => Ok(Some(p)),
+        Some((Some(host), _)) => Err(s.bad_value(
+            key,
+            format!(
+                "{key} is a directory on this machine ({host}:… names another host; \
+                 only a master's archive directories may be remote)"
+            ),
+        )),
     }
-    let v = match v.split_once(':') {
-        Some((host, path)) if !host.contains('/') && !host.is_empty() => {
-            if matches!(host, "localhost" | "127.0.0.1" | "::1") {
-                path
-            } else {
-                return Err(s.bad_value(
-                    key,
-                    format!(
-                        "{key} is a directory on this machine ({host}:… names another host; \
-                         only a master's archive directories may be remote)"
-                    ),
-                ));
-            }
-        }
-        _ => v,
-    };
-    let p = crate::config::value::expand_user(v);
-    let p = PathBuf::from(p);
-    Ok(Some(if p.is_relative() {
-        s.path().parent().map(|d| d.join(&p)).unwrap_or(p)
-    } else {
-        p
-    }))
 }
 
 /// Who owns `path` (uid, gid), when it exists.
@@ -604,4 +590,67 @@ pub fn exe_for_server(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("copying skydeck to {}", exe.display()))?;
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
     Ok(exe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `path` relative to the working directory (without changing it).
+    fn relative(path: &Path) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap();
+        let mut rel = PathBuf::new();
+        for _ in cwd.components().skip(1) {
+            rel.push("..");
+        }
+        rel.join(path.strip_prefix("/").unwrap())
+    }
+
+    #[test]
+    fn directories_are_absolute_even_from_a_relative_job_file() {
+        let d = std::env::temp_dir().join(format!("skydeck-walcfg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let ini = d.join("standby.ini");
+        std::fs::write(
+            &ini,
+            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = localhost:arch\n\
+             tablespace_dir = ts\nslave_bin = /usr/bin\n",
+        )
+        .unwrap();
+        let cfg = WalConfig::load(&relative(&ini)).unwrap();
+        let sb = cfg.standby.as_ref().unwrap();
+        let canon = |p: &Path| std::fs::canonicalize(p.parent().unwrap()).unwrap();
+        let here = std::fs::canonicalize(&d).unwrap();
+        for p in [
+            &sb.data,
+            sb.tablespace_dir.as_ref().unwrap(),
+            &cfg.completed_wals.parent().unwrap().to_path_buf(),
+        ] {
+            assert!(p.is_absolute(), "{}", p.display());
+            assert_eq!(canon(p), here, "{}", p.display());
+        }
+        assert_eq!(cfg.bindir.as_deref(), Some(Path::new("/usr/bin")));
+        // Another host: refused for a standby's own directories; a path
+        // there must be absolute.
+        for (text, want) in [
+            (
+                "slave_data = far:/data\nwalmgr_data = arch\n",
+                "directory on this machine",
+            ),
+            (
+                "slave_data = data\nwalmgr_data = far:arch\n",
+                "absolute PATH",
+            ),
+            (
+                "slave_data = data\nwalmgr_data = far:/arch\n",
+                "local to it",
+            ),
+        ] {
+            std::fs::write(&ini, format!("[walmgr]\njob_name = t\n{text}")).unwrap();
+            let err = WalConfig::load(&ini).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

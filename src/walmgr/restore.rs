@@ -235,6 +235,10 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
             "restore with a master's job file needs both SET and DST (a directory to restore into)"
         ),
     };
+    // Absolute: the tablespace links made below point into DST.tblspc,
+    // and a relative link target would be taken from pg_tblspc.
+    let dst = std::path::absolute(&dst)
+        .with_context(|| format!("finding the absolute path of {}", dst.display()))?;
     let set = backup::find_set(cfg, opts.set.as_deref())?;
     let mut lines = Vec::new();
     let m = &set.manifest;
@@ -288,6 +292,8 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
         .as_ref()
         .and_then(|s| s.tablespace_dir.clone())
         .unwrap_or_else(|| PathBuf::from(format!("{}.tblspc", dst.display())));
+    let tblspc_root = std::path::absolute(&tblspc_root)
+        .with_context(|| format!("finding the absolute path of {}", tblspc_root.display()))?;
     let keep_as = (non_empty && backup_datadir).then(|| {
         (0..)
             .map(|n| PathBuf::from(format!("{}.{n}", dst.display())))
