@@ -1348,7 +1348,7 @@ impl Bench<'_> {
                     } else {
                         (TRG_OFF, LOOP_OFF)
                     };
-                    let logutriga = on.then(|| logutriga_call());
+                    let logutriga = on.then(logutriga_call);
                     if !self.is_broken(loop_key, target) {
                         let r = self.tpcb_loop_run(i, logutriga.as_deref()).await;
                         self.record(loop_key, target, run, r, "tps");
