@@ -49,12 +49,8 @@ pub fn alerts(v: &WalView, alerts: &mut Vec<Alert>) {
             Duration::ZERO,
         );
     }
-    let failing = match (v.last_failed_age, v.last_archived_age) {
-        (Some(f), Some(a)) => f < a,
-        (Some(_), None) => true,
-        _ => false,
-    };
-    if failing {
+    // the WAL view's rules (model::WalView), so an alert and a marker agree
+    if v.archive_failing() {
         push(
             Level::Error,
             format!(
@@ -64,18 +60,28 @@ pub fn alerts(v: &WalView, alerts: &mut Vec<Alert>) {
             v.last_failed_age.unwrap_or_default(),
         );
     }
-    if let Some(b) = v.archive_backlog.filter(|b| *b >= 10) {
+    let backlog = v.backlog_level();
+    if backlog > Level::Info {
         push(
-            Level::Warn,
-            format!("{b} WAL segments wait for the archiver"),
+            backlog,
+            format!(
+                "{} WAL segments wait for the archiver",
+                v.archive_backlog.unwrap_or_default()
+            ),
             Duration::ZERO,
         );
     }
-    if let Some(l) = v.lag.filter(|l| *l >= Duration::from_secs(60)) {
+    let lag = v.lag_level();
+    if lag > Level::Info {
+        let behind = match (v.lag, v.lag_bytes) {
+            (Some(l), _) => crate::fmt::duration(l),
+            (None, Some(b)) => skydeck_ui::fmt::bytes(b),
+            (None, None) => "?".into(),
+        };
         push(
-            Level::Warn,
-            format!("standby replay is {} behind", crate::fmt::duration(l)),
-            l,
+            lag,
+            format!("standby replay is {behind} behind"),
+            v.lag.unwrap_or_default(),
         );
     }
 }
@@ -146,4 +152,69 @@ pub async fn execute(
         j.refresh();
     }
     Some(r.map_err(|e| format!("{e:#}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skydeck_ui::model::WalSource;
+
+    fn levels(v: &WalView) -> Vec<(Level, String)> {
+        let mut a = Vec::new();
+        alerts(v, &mut a);
+        a.into_iter().map(|a| (a.level, a.message)).collect()
+    }
+
+    #[test]
+    fn alerts_follow_the_wal_views_rules() {
+        let master = WalView {
+            worker: "m".into(),
+            role: WalRole::Master,
+            failed_count: 2,
+            last_failed: Some("000000010000000000000007".into()),
+            last_failed_age: Some(Duration::from_secs(5)),
+            last_archived_age: Some(Duration::from_secs(50)),
+            archive_backlog: Some(150),
+            ..Default::default()
+        };
+        assert_eq!(
+            levels(&master),
+            [
+                (
+                    Level::Error,
+                    "archiving fails: 000000010000000000000007 (see the server log)".into()
+                ),
+                (
+                    Level::Error,
+                    "150 WAL segments wait for the archiver".into()
+                ),
+            ]
+        );
+        // archived since the failure, a short backlog: nothing to say
+        let fine = WalView {
+            last_archived_age: Some(Duration::from_secs(1)),
+            archive_backlog: Some(3),
+            ..master
+        };
+        assert!(levels(&fine).is_empty(), "{:?}", levels(&fine));
+
+        let standby = WalView {
+            worker: "s".into(),
+            role: WalRole::Standby,
+            source: WalSource::Streaming,
+            lag: Some(Duration::from_secs(120)),
+            lag_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        assert_eq!(
+            levels(&standby),
+            [(Level::Warn, "standby replay is 2m00s behind".into())]
+        );
+        // a promoted standby replays nothing: its old lag is no alert
+        let promoted = WalView {
+            source: WalSource::Promoted,
+            ..standby
+        };
+        assert!(levels(&promoted).is_empty());
+    }
 }
