@@ -310,7 +310,7 @@ pub async fn run(a: WalmgrArgs) -> Result<()> {
             archive::xarchive(&cfg, &src, &name)?;
         }
         WalmgrCommand::Xrestore { name, dst, .. } => match archive::xrestore(&cfg, &name, &dst) {
-            Ok(Restored::Found { .. }) => {}
+            Ok(Restored::Found) => {}
             Ok(Restored::Missing { why }) => {
                 if !name.ends_with(".history") {
                     eprintln!("walmgr: {name} not restored: {why}");

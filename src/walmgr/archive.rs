@@ -278,7 +278,7 @@ pub fn run_periodic(cfg: &WalConfig, data: &Path) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restored {
     /// Copied from the archive (or the spool, or a partial file).
-    Found { from: PathBuf },
+    Found,
     /// Not there (or held back): the server is told so (exit 1) and goes
     /// on — to streaming when it has `primary_conninfo`, asking again
     /// after `wal_retrieve_retry_interval` in standby mode, to the end of
@@ -325,7 +325,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
                 spawn_prefetch(cfg, seg);
             }
         }
-        return Ok(Restored::Found { from: src });
+        return Ok(Restored::Found);
     }
     // Boot of a standby fed by the archive alone: the partial segment
     // `sync` copied, if any. (A streaming standby has newer WAL of its
@@ -336,7 +336,7 @@ pub fn xrestore(cfg: &WalConfig, name: &str, dst: &Path) -> Result<Restored> {
         if partial.exists() {
             store::extract_to(&partial, dst, 0o600, false)
                 .map_err(|e| restore_failed(&format!("partial {name}"), &partial, e))?;
-            return Ok(Restored::Found { from: partial });
+            return Ok(Restored::Found);
         }
     }
     Ok(Restored::Missing {
@@ -380,7 +380,7 @@ fn take_prefetched(cfg: &WalConfig, name: &str, dst: &Path) -> Option<Restored> 
         return None;
     }
     let failed = match fs::rename(&p, dst) {
-        Ok(()) => return Some(Restored::Found { from: p }),
+        Ok(()) => return Some(Restored::Found),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
         // Another file system: copy through a temporary name.
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
@@ -388,7 +388,7 @@ fn take_prefetched(cfg: &WalConfig, name: &str, dst: &Path) -> Option<Restored> 
             match fs::copy(&p, &tmp).and_then(|_| fs::rename(&tmp, dst)) {
                 Ok(()) => {
                     let _ = fs::remove_file(&p);
-                    return Some(Restored::Found { from: p });
+                    return Some(Restored::Found);
                 }
                 Err(e) => {
                     let _ = fs::remove_file(&tmp);
@@ -820,7 +820,7 @@ mod tests {
         let dst = d.join("RECOVERYXLOG");
         assert!(matches!(
             take_prefetched(&cfg, name, &dst),
-            Some(Restored::Found { .. })
+            Some(Restored::Found)
         ));
         assert_eq!(fs::read(&dst).unwrap(), b"segment");
         fs::remove_dir_all(&d).unwrap();

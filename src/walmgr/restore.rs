@@ -332,7 +332,9 @@ pub fn restore(cfg: &WalConfig, opts: &RestoreOptions) -> Result<Restore> {
         });
     }
     // Retention leaves a set alone while a restore reads it.
-    let _pin = backup::Pin::take(&set);
+    let _pin = backup::Pin::try_take(&set)
+        .map_err(|e| lines.push(format!("{e:#}")))
+        .ok();
     // Build the new directory beside the old one; only once every file
     // has passed its check does it replace the old one.
     let stage = PathBuf::from(format!("{}.restoring", dst.display()));
