@@ -18,17 +18,16 @@ use skydeck::cluster::{base_dir, LocalCluster};
 
 /// The skydeck binary, copied where the server's user (postgres, when the
 /// tests run as root) can run it: archive_command and restore_command run
-/// it as that user.
+/// it as that user. One copy for every run, replaced whole (a server still
+/// running the old one keeps it).
 fn skydeck() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = base_dir().join(format!("walmgr-{}-bin", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let dst = dir.join("skydeck");
-        fs::copy(env!("CARGO_BIN_EXE_skydeck"), &dst).unwrap();
-        fs::set_permissions(&dst, fs::Permissions::from_mode(0o755)).unwrap();
-        dst
+        skydeck::walmgr::copy_exe_for_server(
+            Path::new(env!("CARGO_BIN_EXE_skydeck")),
+            &base_dir().join("walmgr-bin"),
+        )
+        .unwrap()
     })
 }
 
@@ -135,6 +134,37 @@ fn master_job(ws: &Workspace, m: &LocalCluster, extra: &str) -> PathBuf {
             ws.path("archive").display()
         ),
     )
+}
+
+/// A started master with its job file (`extra` adds keys), set up, and
+/// a connection to it holding an empty table `t`.
+async fn set_up_master(
+    ws: &Workspace,
+    extra: &str,
+) -> (LocalCluster, PathBuf, tokio_postgres::Client) {
+    let m = master();
+    let mj = master_job(ws, &m, extra);
+    ok(&mj, &["setup"]);
+    let mc = m.connect("postgres").await.unwrap();
+    mc.batch_execute("create table t (id int primary key, v text)")
+        .await
+        .unwrap();
+    (m, mj, mc)
+}
+
+/// `status --json` of a job.
+fn status_json(job: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(job, &["status", "--json"])).unwrap()
+}
+
+/// Until the standby behind `c` streams from its primary.
+async fn wait_streaming(c: &tokio_postgres::Client, what: &str) {
+    wait_until(
+        c,
+        what,
+        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
+    )
+    .await;
 }
 
 /// Switch to a new segment and wait until the old one is archived.
@@ -252,7 +282,7 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     insert(&mc, 1001, 2000).await;
     switch_and_archive(&mc).await;
     wait_count(&c1, 2000, "s1 replays from the archive").await;
-    let st: serde_json::Value = serde_json::from_str(&ok(&j1, &["status", "--json"])).unwrap();
+    let st = status_json(&j1);
     assert_eq!(st["source"], "Archive", "{st}");
     assert_eq!(st["role"], "Standby");
 
@@ -267,15 +297,10 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     ok(&j2, &["restore", &set]);
     s2.start_existing().unwrap();
     let c2 = s2.connect("postgres").await.unwrap();
-    wait_until(
-        &c2,
-        "s2 streams",
-        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
-    )
-    .await;
+    wait_streaming(&c2, "s2 streams").await;
     insert(&mc, 2001, 2100).await;
     wait_count(&c2, 2100, "s2 streams rows").await;
-    let st: serde_json::Value = serde_json::from_str(&ok(&j2, &["status", "--json"])).unwrap();
+    let st = status_json(&j2);
     assert_eq!(st["source"], "Streaming", "{st}");
     assert!(st["lag_bytes"].is_u64(), "{st}");
 
@@ -307,12 +332,7 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     // And streams again once allowed.
     set_hba_replication(&m, true);
     mc.execute("select pg_reload_conf()", &[]).await.unwrap();
-    wait_until(
-        &c2,
-        "s2 streams again",
-        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
-    )
-    .await;
+    wait_streaming(&c2, "s2 streams again").await;
     insert(&mc, 2201, 2300).await;
     wait_count(&c2, 2300, "s2 streams after the cut").await;
 
@@ -324,7 +344,7 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
         .unwrap()
         .get(0);
     assert!(paused);
-    let st: serde_json::Value = serde_json::from_str(&ok(&j2, &["status", "--json"])).unwrap();
+    let st = status_json(&j2);
     assert_eq!(st["paused"], true);
     ok(&j2, &["continue"]);
     insert(&mc, 2301, 2400).await;
@@ -359,7 +379,7 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
     let text = ok(&mj, &["status"]);
     assert!(text.contains("last archived"), "{text}");
     assert!(text.contains(&set), "{text}");
-    let st: serde_json::Value = serde_json::from_str(&ok(&mj, &["status", "--json"])).unwrap();
+    let st = status_json(&mj);
     assert!(st["archived_count"].as_u64().unwrap() >= 4, "{st}");
     assert_eq!(st["failed_count"], 0, "{st}");
     assert_eq!(st["backups"].as_array().unwrap().len(), 1);
@@ -371,13 +391,7 @@ async fn standby_follows_the_archive_streams_and_falls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
     let ws = Workspace::new("pitr");
-    let m = master();
-    let mj = master_job(&ws, &m, "compression = lz4\n");
-    ok(&mj, &["setup"]);
-    let mc = m.connect("postgres").await.unwrap();
-    mc.batch_execute("create table t (id int primary key, v text)")
-        .await
-        .unwrap();
+    let (m, mj, mc) = set_up_master(&ws, "compression = lz4\n").await;
     // A tablespace outside the data directory travels with the backup.
     let ts = ws.path("tblspc");
     fs::create_dir_all(&ts).unwrap();
@@ -397,13 +411,13 @@ async fn point_in_time_restore_to_a_time_and_to_a_restore_point() {
     mc.batch_execute("insert into tt select generate_series(51, 70)")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let target: String = mc
         .query_one("select now()::text", &[])
         .await
         .unwrap()
         .get(0);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     insert(&mc, 101, 200).await;
     mc.execute("select pg_create_restore_point('after_b')", &[])
         .await
@@ -661,13 +675,7 @@ fn xrestore_answers_at_once_and_honours_pause_and_stop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_only_what_no_kept_backup_needs() {
     let ws = Workspace::new("retention");
-    let m = master();
-    let mj = master_job(&ws, &m, "keep_backups = 2\ncompression = none\n");
-    ok(&mj, &["setup"]);
-    let mc = m.connect("postgres").await.unwrap();
-    mc.batch_execute("create table t (id int primary key, v text)")
-        .await
-        .unwrap();
+    let (_m, mj, mc) = set_up_master(&ws, "keep_backups = 2\ncompression = none\n").await;
     let mut sets = Vec::new();
     for i in 0..3 {
         insert(&mc, i * 100 + 1, i * 100 + 100).await;
@@ -808,21 +816,9 @@ fn job_files_are_checked() {
 async fn until(
     host: &skydeck::daemon::host::Host,
     what: &str,
-    f: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
+    ok: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
 ) -> skydeck_ui::model::Snapshot {
-    let t0 = Instant::now();
-    loop {
-        let s = host.snapshot().await;
-        if f(&s) {
-            return s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(90),
-            "timed out: {what}: {:?}",
-            s.wal
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::snapshot_until(host, what, ok, |s| s.wal.clone()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -833,13 +829,7 @@ async fn the_engine_shows_wal_jobs_and_runs_their_actions() {
     use skydeck_ui::model::{Action, WalRole, WalSource};
 
     let ws = Workspace::new("engine");
-    let m = master();
-    let mj = master_job(&ws, &m, "loop_delay = 0.5\n");
-    ok(&mj, &["setup"]);
-    let mc = m.connect("postgres").await.unwrap();
-    mc.batch_execute("create table t (id int primary key, v text)")
-        .await
-        .unwrap();
+    let (m, mj, mc) = set_up_master(&ws, "loop_delay = 0.5\n").await;
     insert(&mc, 1, 10).await;
     ok(&mj, &["backup"]);
     let mut s = standby_cluster("walengine");
@@ -1103,7 +1093,7 @@ async fn a_remote_archive_over_ssh() {
         ok(&mj, &["listbackups"]).contains(&set),
         "listed by the archive host"
     );
-    let st: serde_json::Value = serde_json::from_str(&ok(&mj, &["status", "--json"])).unwrap();
+    let st = status_json(&mj);
     assert!(
         st["archive_dir"].as_str().unwrap().starts_with("archhost:"),
         "{st}"
@@ -1209,12 +1199,7 @@ async fn the_other_commands() {
     assert!(out.contains("standby configured"), "{out}");
     s.start_existing().unwrap();
     let c = s.connect("postgres").await.unwrap();
-    wait_until(
-        &c,
-        "created standby streams",
-        "select exists (select 1 from pg_stat_wal_receiver where status = 'streaming')",
-    )
-    .await;
+    wait_streaming(&c, "created standby streams").await;
     insert(&mc, 101, 150).await;
     wait_count(&c, 150, "the created standby replays").await;
 

@@ -581,14 +581,26 @@ pub fn make_dir(dir: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
 /// archive_command and restore_command run as that user, who may not
 /// reach the binary where it was built or installed).
 pub fn exe_for_server(dir: &Path) -> anyhow::Result<PathBuf> {
+    copy_exe_for_server(&std::env::current_exe()?, dir)
+}
+
+/// [`exe_for_server`] for the binary `src`. A copy already there is
+/// replaced whole (by rename), so a process running it keeps the old one.
+pub fn copy_exe_for_server(src: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} reachable", dir.display()))?;
     let exe = dir.join("skydeck");
-    std::fs::copy(std::env::current_exe()?, &exe)
-        .with_context(|| format!("copying skydeck to {}", exe.display()))?;
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))?;
+    let tmp = dir.join(format!(".skydeck.{}", std::process::id()));
+    std::fs::copy(src, &tmp)
+        .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|()| std::fs::rename(&tmp, &exe))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("copying {} to {}", src.display(), exe.display()))?;
     Ok(exe)
 }
 

@@ -148,6 +148,29 @@ pub fn ticker_for(
     tokio::spawn(skydeck::ticker::run(backend, settings, stop.clone(), tx))
 }
 
+/// The engine's snapshots until one satisfies `ok` (at most 90 s; on
+/// timeout the assertion shows `what` and `shown` of the last snapshot).
+pub async fn snapshot_until<D: std::fmt::Debug>(
+    host: &skydeck::daemon::host::Host,
+    what: &str,
+    ok: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
+    shown: impl Fn(&skydeck_ui::model::Snapshot) -> D,
+) -> skydeck_ui::model::Snapshot {
+    let t0 = std::time::Instant::now();
+    loop {
+        let s = host.snapshot().await;
+        if ok(&s) {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(90),
+            "timed out waiting for {what}: {:#?}",
+            shown(&s)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Every reply of the engine to `a`, the final one last.
 pub async fn ask(
     host: &skydeck::daemon::host::Host,
