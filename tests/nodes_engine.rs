@@ -10,7 +10,7 @@ mod common;
 
 use common::{ask, ask_ok, result};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use skydeck::cascade::admin::{Admin, NodeKind};
 use skydeck::cascade::{CascadeWorker, WorkerSettings};
@@ -98,20 +98,12 @@ fn steps(replies: &[Reply]) -> Vec<String> {
 }
 
 /// Snapshots until `ok` holds for the cascade.
-async fn until(host: &Host, what: &str, ok: impl Fn(&Snapshot) -> bool) -> Snapshot {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = host.snapshot().await;
-        if ok(&s) {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not seen in 30 s; last cascades: {:#?}",
-            s.cascades
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+async fn until(
+    host: &skydeck::daemon::host::Host,
+    what: &str,
+    ok: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
+) -> skydeck_ui::model::Snapshot {
+    common::snapshot_until(host, what, ok, |s| s.cascades.clone()).await
 }
 
 fn node<'a>(s: &'a Snapshot, name: &str) -> &'a skydeck_ui::model::NodeView {

@@ -103,20 +103,12 @@ async fn setup(read_only: bool) -> (LocalCluster, Arc<Host>, Arc<Supervisor>) {
 }
 
 /// Snapshots until `f` holds.
-async fn until(host: &Host, what: &str, f: impl Fn(&Snapshot) -> bool) -> Snapshot {
-    let t = Instant::now();
-    loop {
-        let s = host.snapshot().await;
-        if f(&s) {
-            return s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}: {:#?}",
-            s.londiste
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn until(
+    host: &skydeck::daemon::host::Host,
+    what: &str,
+    ok: impl Fn(&skydeck_ui::model::Snapshot) -> bool,
+) -> skydeck_ui::model::Snapshot {
+    common::snapshot_until(host, what, ok, |s| s.londiste.clone()).await
 }
 
 fn state(s: &Snapshot, worker: &str, table: &str) -> Option<String> {
