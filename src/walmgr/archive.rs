@@ -794,16 +794,7 @@ mod tests {
 
     #[test]
     fn a_prefetched_copy_that_cannot_be_placed_is_dropped_not_fatal() {
-        let d = std::env::temp_dir().join(format!("skydeck-prefetch-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        let ini = d.join("standby.ini");
-        fs::write(
-            &ini,
-            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
-        )
-        .unwrap();
-        let cfg = WalConfig::load(&ini).unwrap();
+        let (d, cfg) = crate::walmgr::scratch_standby("skydeck-prefetch");
         let name = "000000010000000000000002";
         let spool = prefetch_dir(&cfg);
         fs::create_dir_all(&spool).unwrap();

@@ -604,6 +604,23 @@ pub fn copy_exe_for_server(src: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(exe)
 }
 
+/// For unit tests: a fresh directory under the temporary one (named by
+/// `tag` and the process) holding a standby's job file, and the job.
+#[cfg(test)]
+pub(crate) fn scratch_standby(tag: &str) -> (PathBuf, WalConfig) {
+    let d = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let ini = d.join("standby.ini");
+    std::fs::write(
+        &ini,
+        "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
+    )
+    .unwrap();
+    let cfg = WalConfig::load(&ini).unwrap();
+    (d, cfg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -339,16 +339,7 @@ mod tests {
 
     #[test]
     fn a_backup_is_not_received_while_the_backup_lock_is_held() {
-        let d = std::env::temp_dir().join(format!("skydeck-receive-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        let ini = d.join("archive.ini");
-        fs::write(
-            &ini,
-            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
-        )
-        .unwrap();
-        let cfg = WalConfig::load(&ini).unwrap();
+        let (d, cfg) = crate::walmgr::scratch_standby("skydeck-receive");
         let err = receive_set(&cfg, "b1").unwrap_err().to_string();
         assert!(err.contains("setup"), "{err}");
         fs::create_dir_all(&cfg.completed_wals).unwrap();

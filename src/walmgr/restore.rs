@@ -932,16 +932,7 @@ mod tests {
 
     #[test]
     fn pg_controldata_that_cannot_run_fails_at_once() {
-        let d = std::env::temp_dir().join(format!("skydeck-controldata-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        let ini = d.join("standby.ini");
-        fs::write(
-            &ini,
-            "[walmgr]\njob_name = t\nslave_data = data\nwalmgr_data = arch\n",
-        )
-        .unwrap();
-        let cfg = WalConfig::load(&ini).unwrap();
+        let (d, cfg) = crate::walmgr::scratch_standby("skydeck-controldata");
         let missing = d.join("bin/pg_controldata");
         let err = format!("{:#}", run_controldata(&cfg, &missing, &d).unwrap_err());
         assert!(err.contains("cannot run pg_controldata"), "{err}");
